@@ -1,0 +1,109 @@
+//! `cargo bench --bench ant`: Ant env steps per second (anchor: pybullet AntBulletEnv-v0 does
+//! 2,130–2,170 steps/s per core on this machine). Prints its figures; no statistics harness.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use hebbian::env::quadruped::{Ant, Morphology, PhysicsConfig};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+const EPISODE: usize = 1000;
+
+fn actions(seed: u64) -> Vec<[f32; 8]> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..EPISODE)
+        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0f32..1.0)))
+        .collect()
+}
+
+/// CPU time of the calling thread in seconds (Linux `schedstat`), so that the per-core rate is
+/// honest on a machine shared with other jobs; `None` elsewhere.
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
+}
+
+/// (wall-clock steps/s, steps per CPU-second) of one env on one thread: `episodes` × 1000
+/// random-action steps, resets included.
+fn single(morph: &Morphology, cfg: PhysicsConfig, episodes: usize) -> (f64, Option<f64>) {
+    let acts = actions(1);
+    let mut ant = Ant::with_config(morph, cfg);
+    let c0 = thread_cpu_seconds();
+    let t0 = Instant::now();
+    for e in 0..episodes {
+        ant.reset(e as u64);
+        for a in &acts {
+            black_box(ant.step(a));
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let n = (episodes * EPISODE) as f64;
+    let cpu = c0.zip(thread_cpu_seconds()).map(|(a, b)| n / (b - a));
+    (n / wall, cpu)
+}
+
+/// Total steps/s of `n` envs stepped in lock-step with rayon (one world per env).
+fn parallel(morph: &Morphology, cfg: PhysicsConfig, n: usize) -> f64 {
+    let acts = actions(2);
+    let mut ants: Vec<Ant> = (0..n)
+        .map(|i| {
+            let mut a = Ant::with_config(morph, cfg);
+            a.reset(i as u64);
+            a
+        })
+        .collect();
+    let t0 = Instant::now();
+    for a in &acts {
+        ants.par_iter_mut().for_each(|ant| {
+            black_box(ant.step(a));
+        });
+    }
+    (n * EPISODE) as f64 / t0.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let morph = Morphology::builtin("intact").expect("built-in morphology");
+    let threads = rayon::current_num_threads();
+    let episodes: usize = std::env::var("ANT_BENCH_EPISODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    // Warm-up (page faults, caches).
+    single(&morph, PhysicsConfig::default(), 1);
+    let configs = [
+        (
+            "calibrated 4 × 0.004125 s, 1 iteration",
+            PhysicsConfig::default(),
+        ),
+        (
+            "1 × 0.0165 s, 4 iterations (cheaper, not calibrated)",
+            PhysicsConfig {
+                pipeline_steps: 1,
+                solver_iterations: 4,
+                ..PhysicsConfig::default()
+            },
+        ),
+    ];
+    println!("Ant env (AntBulletEnv-v0 on rapier3d), random actions, {episodes} × {EPISODE} steps");
+    println!("pybullet anchor: 2,130–2,170 env steps/s per core");
+    for (name, cfg) in configs {
+        let (s, cpu) = single(&morph, cfg, episodes);
+        let cpu = cpu
+            .map(|c| format!(", {c:.0} steps per CPU-second ({:.1} µs)", 1e6 / c))
+            .unwrap_or_default();
+        println!(
+            "  {name}: 1 thread {s:>8.0} steps/s wall ({:.1} µs/step){cpu}",
+            1e6 / s
+        );
+        let n = 4 * threads;
+        let p = parallel(&morph, cfg, n);
+        println!(
+            "  {name}: {n} envs on {threads} threads {:>8.0} steps/s total, {:.0} per thread",
+            p,
+            p / threads as f64
+        );
+    }
+}

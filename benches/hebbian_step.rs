@@ -1,0 +1,181 @@
+//! Agent-steps per second of the batched plastic network (forward + Hebbian update) on every
+//! compiled backend, fused and unfused, next to this machine's memory bandwidth (STREAM triad)
+//! measured in the same run. `cargo bench --bench hebbian_step [-- --quick]`
+//!
+//! Traffic per agent-step counted as useful: read W, A', B', C', D', write W, and the forward
+//! read of W = 7 arrays x 4 B x synapses.
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use hebbian::Rule;
+use hebbian::architecture::Architecture;
+use hebbian::conv::ConvFrontEnd;
+use hebbian::plastic::{PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit};
+use rayon::prelude::*;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The batched-numpy anchor on this machine (anchor-python-baseline.md §3), agent-steps/s.
+const NUMPY_ANCHOR: f64 = 28_000.0;
+
+fn triad_gbs() -> f64 {
+    let n = 32 * 1024 * 1024;
+    let b = vec![1.0f32; n];
+    let c = vec![2.0f32; n];
+    let mut a = vec![0.0f32; n];
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        a.par_chunks_mut(1 << 16)
+            .zip(b.par_chunks(1 << 16).zip(c.par_chunks(1 << 16)))
+            .for_each(|(a, (b, c))| {
+                for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+                    *a = b + 3.0 * c;
+                }
+            });
+        best = best.min(t.elapsed());
+    }
+    std::hint::black_box(&a);
+    (3 * 4 * n) as f64 / best.as_secs_f64() / 1e9
+}
+
+fn host(n: usize, bound: f32, seed: u64) -> Vec<f32> {
+    WeightInit::Uni.sample(1, 1, n, seed).iter().map(|v| v * bound * 10.0).collect()
+}
+
+struct Net {
+    net: PlasticNetwork,
+    conv: Option<ConvFrontEnd>,
+    input: Tensor<2>,
+    image: Option<Tensor<4>>,
+}
+
+fn build(arch: &Architecture, p: usize, kernel: UpdateKernel, device: &Device) -> Net {
+    let config = PlasticConfig {
+        layer_sizes: arch.layer_sizes.clone(),
+        rule: Rule::AbcdLr,
+        output_activation: arch.output_activation,
+        normalize: arch.conv.is_some(),
+        kernel,
+    };
+    let coefficients = config
+        .layer_shapes()
+        .iter()
+        .map(|&(o, i)| Tensor::from_data(TensorData::new(host(p * 5 * o * i, 0.1, 1), [p, 5, o, i]), device))
+        .collect();
+    let weights = config
+        .layer_shapes()
+        .iter()
+        .map(|&(o, i)| Tensor::from_data(TensorData::new(host(p * o * i, 0.1, 2), [p, o, i]), device))
+        .collect();
+    let conv = arch.conv.map(|c| {
+        ConvFrontEnd::new(c, Tensor::from_data(TensorData::new(host(p * c.params(), 0.3, 3), [p, c.params()]), device))
+    });
+    let image = arch.conv.map(|c| {
+        let n = p * 3 * c.input_size * c.input_size;
+        Tensor::from_data(TensorData::new(host(n, 1.0, 4), [p, 3, c.input_size, c.input_size]), device)
+    });
+    let input = Tensor::from_data(TensorData::new(host(p * arch.layer_sizes[0], 1.0, 5), [p, arch.layer_sizes[0]]), device);
+    Net {
+        net: PlasticNetwork::new(config, coefficients, weights),
+        conv,
+        input,
+        image,
+    }
+}
+
+/// Agent-steps per second over at least `budget` of steps (after 3 warm-up steps).
+fn measure(net: &mut Net, p: usize, budget: Duration) -> f64 {
+    let step = |net: &mut Net| {
+        let x = match (&net.conv, &net.image) {
+            (Some(c), Some(img)) => c.forward(img.clone()),
+            _ => net.input.clone(),
+        };
+        let y = net.net.step(x);
+        std::hint::black_box(y.into_data());
+    };
+    for _ in 0..3 {
+        step(net);
+    }
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < budget || n < 5 {
+        step(net);
+        n += 1;
+    }
+    (n * p) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The hand-written row-fused loop on plain Vecs (the fused kernel without burn around it).
+fn hand_loop(p: usize, budget: Duration) -> f64 {
+    let shapes = Architecture::ant().layer_shapes();
+    let mut layers: Vec<_> = shapes
+        .iter()
+        .map(|&(o, i)| {
+            let n = p * o * i;
+            (host(n, 0.1, 1), host(n, 0.1, 2), host(n, 0.1, 3), host(n, 0.1, 4), host(n, 0.1, 5), o, i)
+        })
+        .collect();
+    let pre = host(p * 128, 1.0, 6);
+    let post = host(p * 128, 1.0, 7);
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < budget || n < 5 {
+        for (w, a, b, c, d, o, i) in layers.iter_mut() {
+            let mut row_max = vec![0.0; p * *o];
+            hebbian::plastic::fused::update_rows(w, a, b, c, d, &pre[..p * *i], &post[..p * *o], &mut row_max, *o, *i);
+        }
+        n += 1;
+    }
+    (n * p) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let budget = Duration::from_millis(if quick { 300 } else { 1500 });
+    let triad = triad_gbs();
+    println!("memory bandwidth (STREAM triad, {} threads): {triad:.1} GB/s", rayon::current_num_threads());
+    let ant = Architecture::ant();
+    let synapses: usize = ant.layer_shapes().iter().map(|(o, i)| o * i).sum();
+    let bytes_per_step = (7 * 4 * synapses) as f64;
+    let limit = triad * 1e9 / bytes_per_step;
+    println!("Ant update bandwidth limit: {limit:.0} agent-steps/s ({:.0} KB per agent-step)\n", bytes_per_step / 1e3);
+
+    println!("{:<8} {:<10} {:<7} {:>6} {:>14} {:>9} {:>9}", "net", "backend", "kernel", "P", "agent-steps/s", "%triad", "x numpy");
+    for name in hebbian::device::compiled_backends() {
+        let device = hebbian::device_from_name(name).unwrap();
+        let gpu = !hebbian::device::is_cpu(&device);
+        for kernel in [UpdateKernel::Fused, UpdateKernel::TensorOps] {
+            if kernel == UpdateKernel::Fused && !hebbian::plastic::fused::supported(&device) {
+                continue;
+            }
+            let ps: &[usize] = if gpu { &[1, 64, 1024] } else { &[1, 64, 1024, 4096] };
+            for &p in ps {
+                let mut net = build(&ant, p, kernel, &device);
+                let rate = measure(&mut net, p, budget);
+                let pct = 100.0 * rate * bytes_per_step / (triad * 1e9);
+                println!(
+                    "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>8.0}% {:>9.2}",
+                    "ant", name, format!("{kernel:?}").to_lowercase().replace("tensorops", "ops"), p, rate, pct, rate / NUMPY_ANCHOR
+                );
+            }
+            let car = Architecture::car_racing();
+            let ps: &[usize] = if quick { &[1, 64] } else { &[1, 64, 256] };
+            for &p in ps {
+                let mut net = build(&car, p, kernel, &device);
+                let rate = measure(&mut net, p, budget);
+                println!(
+                    "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>9} {:>9}",
+                    "car", name, format!("{kernel:?}").to_lowercase().replace("tensorops", "ops"), p, rate, "-", "-"
+                );
+            }
+        }
+    }
+    for p in [1024, 4096] {
+        let rate = hand_loop(p, budget);
+        let pct = 100.0 * rate * (6 * 4 * synapses) as f64 / (triad * 1e9);
+        println!("hand loop (update only, no burn) P={p}: {rate:.0} agent-steps/s, {pct:.0}% of triad (6 arrays)");
+    }
+}

@@ -1,0 +1,275 @@
+//! Experiment files: TOML, unknown keys rejected, every error naming the key and the file.
+//!
+//! `--set key=value` overrides are applied to the parsed TOML before validation, so they go
+//! through exactly the same checks as the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::controller::ControllerSpec;
+use crate::es::EsConfig;
+use crate::genome::InitialDistribution;
+use crate::plastic::{UpdateKernel, WeightInit};
+use crate::rule::Rule;
+use crate::task::Task;
+
+/// A whole experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Seeds the ES noise, the environments and the per-episode weights.
+    pub seed: u64,
+    /// Generations to run in total.
+    pub generations: u64,
+    /// Candidates per generation (positive and even: mirrored sampling).
+    pub population: usize,
+    pub task: TaskConfig,
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub es: EsConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    /// `cartpole`, `ant` or `car_racing`.
+    pub name: String,
+    /// Env variants the training fitness averages over (e.g. Ant morphologies); empty = default.
+    #[serde(default)]
+    pub variants: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// A Hebbian rule name (`ABCD_lr`, ...) or `static` for the fixed-weight baseline.
+    pub rule: String,
+    #[serde(default = "default_init")]
+    pub init: WeightInit,
+    /// Per-layer max-|w| normalisation; unset = the task's default (on for CarRacing only).
+    #[serde(default)]
+    pub normalize: Option<bool>,
+    #[serde(default)]
+    pub kernel: UpdateKernel,
+    /// Initial search distribution of the evolved numbers.
+    #[serde(default = "default_distribution")]
+    pub distribution: InitialDistribution,
+}
+
+fn default_init() -> WeightInit {
+    WeightInit::Uni
+}
+
+fn default_distribution() -> InitialDistribution {
+    InitialDistribution::Normal
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// `flex`, `ndarray` or `wgpu`.
+    pub device: String,
+    /// Agents evaluated together; 0 = automatic.
+    pub chunk: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            device: "flex".into(),
+            chunk: 0,
+        }
+    }
+}
+
+/// A config error, always naming where.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("--set {assignment}: {message}")]
+    BadOverride { assignment: String, message: String },
+}
+
+impl Config {
+    /// Reads a config file and applies `key=value` overrides.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string(), overrides)
+    }
+
+    /// Parses config text; `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let mut value: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        for assignment in overrides {
+            apply_override(&mut value, assignment)?;
+        }
+        let config: Config = Config::deserialize(toml::Value::Table(value)).map_err(|e| {
+            ConfigError::Invalid {
+                path: origin.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: origin.to_string(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: value ranges and names.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.population == 0 || self.population % 2 == 1 {
+            return Err(format!(
+                "key `population`: must be a positive even number (mirrored sampling), got {}",
+                self.population
+            ));
+        }
+        if self.generations == 0 {
+            return Err("key `generations`: must be at least 1".into());
+        }
+        self.rule().map_err(|e| format!("key `network.rule`: {e}"))?;
+        Task::by_name(&self.task.name, &self.task.variants).map_err(|e| format!("key `task`: {e}"))?;
+        crate::device::device_from_name(&self.run.device)
+            .map_err(|e| format!("key `run.device`: {e}"))?;
+        let es = &self.es;
+        for (key, v) in [
+            ("es.learning_rate", es.learning_rate),
+            ("es.sigma", es.sigma),
+            ("es.learning_rate_decay", es.learning_rate_decay),
+            ("es.sigma_decay", es.sigma_decay),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("key `{key}`: must be a positive number, got {v}"));
+            }
+        }
+        if !(es.l2_penalty.is_finite() && es.l2_penalty >= 0.0) {
+            return Err(format!("key `es.l2_penalty`: must be >= 0, got {}", es.l2_penalty));
+        }
+        if self.network.init == WeightInit::Coevolve && self.rule()?.is_none() {
+            return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
+        }
+        Ok(())
+    }
+
+    /// The Hebbian rule, or `None` for the static baseline.
+    pub fn rule(&self) -> Result<Option<Rule>, String> {
+        match self.network.rule.as_str() {
+            "static" => Ok(None),
+            name => name.parse().map(Some),
+        }
+    }
+
+    /// The task this config trains on.
+    pub fn task(&self) -> Result<Task, String> {
+        Task::by_name(&self.task.name, &self.task.variants)
+    }
+
+    /// The controller spec for this config and task.
+    pub fn controller_spec(&self, task: &Task) -> Result<ControllerSpec, String> {
+        Ok(ControllerSpec {
+            architecture: task.architecture.clone(),
+            rule: self.rule()?,
+            init: self.network.init,
+            normalize: self.network.normalize.unwrap_or(task.default_normalize),
+            kernel: self.network.kernel,
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+
+    /// The built-in quick start: Hebbian ABCD_lr on CartPole, learns in well under a minute.
+    pub fn quick_start() -> Self {
+        Self::parse(QUICK_START, "<built-in quick start>", &[]).expect("built-in config is valid")
+    }
+}
+
+/// The quick-start experiment (also shipped as `configs/cartpole.toml`).
+pub const QUICK_START: &str = r#"seed = 1
+generations = 30
+population = 64
+
+[task]
+name = "cartpole"
+
+[network]
+rule = "ABCD_lr"
+init = "uni"
+
+[es]
+learning_rate = 0.2
+sigma = 0.1
+"#;
+
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
+    let bad = |message: String| ConfigError::BadOverride {
+        assignment: assignment.to_string(),
+        message,
+    };
+    let (key, raw) = assignment
+        .split_once('=')
+        .ok_or_else(|| bad("expected key=value".into()))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(bad("empty key".into()));
+    }
+    // A TOML literal if it parses as one (numbers, booleans, arrays), else a plain string.
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.trim().to_string()));
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut node = table;
+    for part in &parts[..parts.len() - 1] {
+        node = node
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| bad(format!("`{part}` is not a table")))?;
+    }
+    node.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_start_parses_and_overrides_apply() {
+        let c = Config::parse(QUICK_START, "q", &["generations=5".into(), "es.sigma=0.05".into()]).unwrap();
+        assert_eq!(c.generations, 5);
+        assert_eq!(c.es.sigma, 0.05);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_keys_name_the_key_and_file() {
+        let err = Config::parse(QUICK_START, "exp.toml", &["es.sigmaa=0.1".into()]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("exp.toml") && msg.contains("sigmaa"), "{msg}");
+        let err = Config::parse(QUICK_START, "exp.toml", &["population=-4".into()]).unwrap_err();
+        assert!(err.to_string().contains("population"), "{err}");
+        let err = Config::parse(QUICK_START, "exp.toml", &["population=31".into()]).unwrap_err();
+        assert!(err.to_string().contains("even"), "{err}");
+        let err = Config::parse(QUICK_START, "exp.toml", &["network.rule=ABCDE".into()]).unwrap_err();
+        assert!(err.to_string().contains("network.rule"), "{err}");
+        let err = Config::parse("seed = 1\n[[", "broken.toml", &[]).unwrap_err();
+        assert!(err.to_string().contains("broken.toml"), "{err}");
+    }
+}

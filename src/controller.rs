@@ -1,0 +1,142 @@
+//! The batched policy of P candidates: optional conv front end, then a plastic or static MLP,
+//! built from rows of the `[P, D]` population tensor.
+
+use burn::tensor::{Device, Tensor};
+
+use crate::architecture::Architecture;
+use crate::conv::ConvFrontEnd;
+use crate::genome::{GenomeLayout, SegmentKind};
+use crate::plastic::{PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit};
+use crate::rule::Rule;
+use crate::static_net::StaticNetwork;
+
+/// Everything needed to turn genomes into policies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerSpec {
+    pub architecture: Architecture,
+    /// `None` = the static-weight baseline.
+    pub rule: Option<Rule>,
+    pub init: WeightInit,
+    pub normalize: bool,
+    pub kernel: UpdateKernel,
+}
+
+impl ControllerSpec {
+    pub fn layout(&self) -> GenomeLayout {
+        self.architecture
+            .genome(self.rule, self.init == WeightInit::Coevolve && self.rule.is_some())
+    }
+
+    fn plastic_config(&self, rule: Rule) -> PlasticConfig {
+        PlasticConfig {
+            layer_sizes: self.architecture.layer_sizes.clone(),
+            rule,
+            output_activation: self.architecture.output_activation,
+            normalize: self.normalize,
+            kernel: self.kernel,
+        }
+    }
+}
+
+/// The MLP part of a controller.
+#[derive(Clone, Debug)]
+pub enum Network {
+    Hebbian(PlasticNetwork),
+    Static(StaticNetwork),
+}
+
+/// P policies evaluated as one.
+#[derive(Clone, Debug)]
+pub struct Controller {
+    conv: Option<ConvFrontEnd>,
+    network: Network,
+    population: usize,
+}
+
+impl Controller {
+    /// Builds P policies from `genomes` (`[P, D]`); plastic weights start from `spec.init`
+    /// drawn with `init_seed`.
+    pub fn build(spec: &ControllerSpec, genomes: &Tensor<2>, init_seed: u64) -> Self {
+        let layout = spec.layout();
+        let [p, d] = genomes.dims();
+        assert_eq!(d, layout.len(), "genome length for this controller");
+        let device = genomes.device();
+        let conv = spec.architecture.conv.map(|shape| {
+            ConvFrontEnd::new(shape, layout.conv_weights(genomes).expect("conv segment"))
+        });
+        let network = match spec.rule {
+            Some(rule) => {
+                let config = spec.plastic_config(rule);
+                let weights = match layout
+                    .layer_weights(genomes, |k| matches!(k, SegmentKind::InitialWeights(_)))
+                {
+                    Some(w) => w,
+                    None => initial_weights(&config, spec.init, p, init_seed, &device),
+                };
+                Network::Hebbian(PlasticNetwork::new(config, layout.coefficients(genomes), weights))
+            }
+            None => Network::Static(StaticNetwork::new(
+                layout
+                    .layer_weights(genomes, |k| matches!(k, SegmentKind::Weights(_)))
+                    .expect("static weights"),
+                spec.architecture.output_activation,
+            )),
+        };
+        Self {
+            conv,
+            network,
+            population: p,
+        }
+    }
+
+    pub fn population(&self) -> usize {
+        self.population
+    }
+
+    /// One step of all P policies. `observations`: `[P, obs]` → raw outputs `[P, A]`.
+    /// A plastic network updates its weights here.
+    pub fn act(&mut self, observations: Tensor<2>) -> Tensor<2> {
+        let input = match &self.conv {
+            Some(conv) => {
+                let [p, n] = observations.dims();
+                let c = 3;
+                let side = ((n / c) as f64).sqrt() as usize;
+                conv.forward(observations.reshape([p, c, side, side]))
+            }
+            None => observations,
+        };
+        match &mut self.network {
+            Network::Hebbian(net) => net.step(input),
+            Network::Static(net) => net.forward(input),
+        }
+    }
+
+    /// The plastic network, for experiments that freeze or overwrite weights.
+    pub fn plastic_mut(&mut self) -> Option<&mut PlasticNetwork> {
+        match &mut self.network {
+            Network::Hebbian(net) => Some(net),
+            Network::Static(_) => None,
+        }
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+}
+
+/// Fresh per-episode weights for all layers.
+fn initial_weights(
+    config: &PlasticConfig,
+    init: WeightInit,
+    population: usize,
+    seed: u64,
+    device: &Device,
+) -> Vec<Tensor<3>> {
+    let host = config
+        .layer_shapes()
+        .iter()
+        .enumerate()
+        .map(|(l, &(o, i))| init.sample(population, o, i, crate::es::stream_seed(seed, l as u64, 0x1417)))
+        .collect();
+    PlasticNetwork::weights_from_host(config, host, device)
+}

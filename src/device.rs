@@ -1,0 +1,126 @@
+//! The one place that maps a backend name to a burn [`Device`].
+//!
+//! Library code never names a backend: it receives a `Device` and works on whatever the runtime
+//! picked. Which backends exist is decided by our Cargo features (`flex`, `ndarray`, `wgpu`).
+
+use burn::tensor::Device;
+
+/// Backend names accepted by `--device`, with the Cargo feature each needs.
+pub const BACKENDS: [(&str, &str); 3] = [("flex", "flex"), ("ndarray", "ndarray"), ("wgpu", "wgpu")];
+
+/// Why a device name could not be turned into a device.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeviceError {
+    #[error("unknown device `{0}`; expected one of: flex, ndarray, wgpu")]
+    Unknown(String),
+    #[error(
+        "device `{name}` was not compiled in; rebuild with `--features {feature}` (e.g. `cargo run --release --features {feature} -- ...`)"
+    )]
+    NotCompiled { name: String, feature: String },
+}
+
+/// Returns the device for a backend name (`flex`, `ndarray`, `wgpu`).
+pub fn device_from_name(name: &str) -> Result<Device, DeviceError> {
+    let feature = BACKENDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| DeviceError::Unknown(name.to_string()))?;
+    let not_compiled = || DeviceError::NotCompiled {
+        name: name.to_string(),
+        feature: feature.to_string(),
+    };
+    match name {
+        "flex" => {
+            #[cfg(feature = "flex")]
+            return Ok(Device::flex());
+            #[allow(unreachable_code)]
+            Err(not_compiled())
+        }
+        "ndarray" => {
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            return Ok(Device::ndarray());
+            #[allow(unreachable_code)]
+            Err(not_compiled())
+        }
+        "wgpu" => {
+            #[cfg(feature = "wgpu")]
+            return Ok(Device::wgpu(Default::default()));
+            #[allow(unreachable_code)]
+            Err(not_compiled())
+        }
+        _ => Err(not_compiled()),
+    }
+}
+
+/// Names of the backends compiled into this build.
+pub fn compiled_backends() -> Vec<&'static str> {
+    BACKENDS
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| device_from_name(n).is_ok())
+        .collect()
+}
+
+/// The default CPU device of this build (flex when compiled in, else ndarray).
+pub fn default_cpu() -> Device {
+    for name in ["flex", "ndarray"] {
+        if let Ok(d) = device_from_name(name) {
+            return d;
+        }
+    }
+    Device::default()
+}
+
+/// Whether this device runs on the host CPU (flex or ndarray), where the fused kernel applies.
+pub fn is_flex(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        matches!(
+            device.as_dispatch().clone().inner(),
+            burn::backend::DispatchDevice::Flex(_)
+        )
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// Whether this device computes on the host CPU (flex or ndarray, with or without autodiff).
+pub fn is_cpu(device: &Device) -> bool {
+    match device.as_dispatch().clone().inner() {
+        #[cfg(feature = "flex")]
+        burn::backend::DispatchDevice::Flex(_) => true,
+        #[cfg(feature = "ndarray")]
+        burn::backend::DispatchDevice::NdArray(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_rejected_with_the_list() {
+        let err = device_from_name("cuda9").unwrap_err();
+        assert!(err.to_string().contains("flex, ndarray, wgpu"));
+    }
+
+    #[test]
+    fn flex_is_compiled_by_default() {
+        assert!(compiled_backends().contains(&"flex"));
+        assert!(is_flex(&device_from_name("flex").unwrap()));
+    }
+
+    #[cfg(not(feature = "wgpu"))]
+    #[test]
+    fn missing_backend_names_its_feature() {
+        let err = device_from_name("wgpu").unwrap_err();
+        assert!(err.to_string().contains("--features wgpu"), "{err}");
+    }
+}

@@ -1,0 +1,56 @@
+//! Environments: one `Env` trait, stepped in parallel by [`VecEnv`].
+//!
+//! An `Env` takes the network's raw output and maps it to its own action space (the reference's
+//! per-task action mapping lives with the task's env adapter), and writes the observation the
+//! network sees (already preprocessed, e.g. resized pixels).
+
+pub mod car_racing;
+pub mod cartpole;
+pub mod quadruped;
+mod vec_env;
+
+pub use vec_env::VecEnv;
+
+/// One environment step as the fitness protocol sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EnvStep {
+    /// The reward the fitness sums (for the Ant: the progress term only).
+    pub reward: f32,
+    /// The environment's own termination (fall, off-track, all tiles, pole down, time limit).
+    pub done: bool,
+    /// The simulation blew up (NaN, explosion): the episode ends with the worst fitness.
+    pub diverged: bool,
+}
+
+/// A single environment instance.
+pub trait Env: Send {
+    /// Length of the flat observation written by [`Env::observe`].
+    fn observation_len(&self) -> usize;
+    /// Number of network outputs this env reads.
+    fn output_len(&self) -> usize;
+    /// Starts a new episode; the same seed gives the same episode.
+    fn reset(&mut self, seed: u64);
+    /// Writes the current observation (network input) into `out`.
+    fn observe(&self, out: &mut [f32]);
+    /// Maps the raw network output to an action and advances one step. Never panics on
+    /// NaN or out-of-range outputs.
+    fn step(&mut self, network_output: &[f32]) -> EnvStep;
+}
+
+impl Env for Box<dyn Env> {
+    fn observation_len(&self) -> usize {
+        (**self).observation_len()
+    }
+    fn output_len(&self) -> usize {
+        (**self).output_len()
+    }
+    fn reset(&mut self, seed: u64) {
+        (**self).reset(seed)
+    }
+    fn observe(&self, out: &mut [f32]) {
+        (**self).observe(out)
+    }
+    fn step(&mut self, network_output: &[f32]) -> EnvStep {
+        (**self).step(network_output)
+    }
+}

@@ -1,0 +1,87 @@
+//! `hebbian eval`: many rollouts of a saved model, mean ± std per environment variant.
+
+use std::path::Path;
+
+use burn::tensor::{Tensor, TensorData};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::files::{load_model, read_model_header};
+use crate::rollout::{Chunking, evaluate};
+use crate::train::rule_name;
+
+/// Scores of one environment variant.
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantScore {
+    pub variant: String,
+    pub mean: f32,
+    pub std: f32,
+    pub min: f32,
+    pub max: f32,
+    pub scores: Vec<f32>,
+}
+
+/// What `hebbian eval` prints and writes as JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    pub model: String,
+    pub task: String,
+    pub rule: String,
+    pub generation: u64,
+    pub rollouts: usize,
+    pub seed: u64,
+    pub device: String,
+    pub variants: Vec<VariantScore>,
+}
+
+/// Runs `rollouts` episodes of the model on each variant (all of the task's variants when
+/// `variants` is empty), each with a fresh env seed and fresh initial weights.
+pub fn evaluate_model(
+    path: &Path,
+    rollouts: usize,
+    seed: u64,
+    device_name: Option<&str>,
+    variants: &[String],
+) -> anyhow::Result<EvalReport> {
+    anyhow::ensure!(rollouts > 0, "--rollouts must be at least 1");
+    let header = read_model_header(path)?;
+    let mut config = Config::parse(&header.config, &format!("{} (embedded config)", path.display()), &[])?;
+    if let Some(d) = device_name {
+        config.run.device = d.to_string();
+    }
+    let device = crate::device::device_from_name(&config.run.device)?;
+    let task = crate::task::Task::for_evaluation(&config.task.name, variants).map_err(anyhow::Error::msg)?;
+    let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+    let layout = spec.layout();
+    let model = load_model(path, &layout, &task.name, &rule_name(&spec))?;
+    let d = layout.len();
+    let genomes: Vec<f32> = (0..rollouts).flat_map(|_| model.genome.iter().copied()).collect();
+    let population = Tensor::<2>::from_data(TensorData::new(genomes, [rollouts, d]), &device);
+    let eval = evaluate(&task, &spec, &population, Chunking { chunk: config.run.chunk }, seed);
+    let variants = task
+        .variants
+        .iter()
+        .zip(eval.per_variant)
+        .map(|(v, scores)| {
+            let (mean, max, min, std, _) = crate::metrics::summarize(&scores);
+            VariantScore {
+                variant: v.name.clone(),
+                mean,
+                std,
+                min,
+                max,
+                scores,
+            }
+        })
+        .collect();
+    Ok(EvalReport {
+        model: path.display().to_string(),
+        task: task.name.clone(),
+        rule: rule_name(&spec),
+        generation: header.generation,
+        rollouts,
+        seed,
+        device: config.run.device.clone(),
+        variants,
+    })
+}

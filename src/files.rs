@@ -1,0 +1,273 @@
+//! Files on disk: the model file (the evolved centre, readable from Python's `safetensors`) and
+//! the training checkpoint. Both are safetensors with a metadata header; both are written
+//! atomically (temporary file, then rename), and every load error names the file and the problem.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::es::EsState;
+use crate::genome::{GenomeLayout, SegmentKind};
+
+const MODEL_FORMAT: &str = "hebbian-model";
+const CHECKPOINT_FORMAT: &str = "hebbian-checkpoint";
+const VERSION: &str = "1";
+
+/// A bad or unreadable file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid safetensors file ({message}); truncated or foreign?")]
+    Format { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Content { path: PathBuf, message: String },
+}
+
+fn content(path: &Path, message: impl Into<String>) -> FileError {
+    FileError::Content {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Writes `bytes` to `path` via a temporary file and a rename, so a crash never leaves a
+/// half-written file at `path`.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    let io = |source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn read_f32(path: &Path, view: &TensorView<'_>, name: &str) -> Result<Vec<f32>, FileError> {
+    if view.dtype() != Dtype::F32 {
+        return Err(content(path, format!("tensor `{name}` is {:?}, expected F32", view.dtype())));
+    }
+    Ok(view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+fn serialize(
+    tensors: Vec<(String, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, shape, bytes)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes).expect("consistent tensor"),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, Some(metadata)).expect("safetensors serialisation")
+}
+
+struct Loaded {
+    bytes: Vec<u8>,
+    metadata: HashMap<String, String>,
+}
+
+fn load(path: &Path, format: &str) -> Result<Loaded, FileError> {
+    let bytes = std::fs::read(path).map_err(|source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| FileError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    SafeTensors::deserialize(&bytes).map_err(|e| FileError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    match metadata.get("format").map(String::as_str) {
+        Some(f) if f == format => {}
+        Some(other) => {
+            return Err(content(path, format!("is a `{other}` file, expected a `{format}` file")));
+        }
+        None => return Err(content(path, format!("has no `format` header; not a {format} file"))),
+    }
+    Ok(Loaded { bytes, metadata })
+}
+
+fn meta<'a>(path: &Path, m: &'a HashMap<String, String>, key: &str) -> Result<&'a str, FileError> {
+    m.get(key)
+        .map(String::as_str)
+        .ok_or_else(|| content(path, format!("header lacks `{key}`")))
+}
+
+fn parse_meta<T: std::str::FromStr>(path: &Path, m: &HashMap<String, String>, key: &str) -> Result<T, FileError> {
+    meta(path, m, key)?
+        .parse()
+        .map_err(|_| content(path, format!("header `{key}` is not a valid value")))
+}
+
+/// What a model file says about the network it holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelHeader {
+    pub task: String,
+    /// A rule name or `static`.
+    pub rule: String,
+    pub generation: u64,
+    /// The resolved experiment config (TOML).
+    pub config: String,
+}
+
+/// A model: one genome (the ES centre) and its header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub header: ModelHeader,
+    pub genome: Vec<f32>,
+}
+
+fn segment_name(kind: SegmentKind) -> String {
+    match kind {
+        SegmentKind::Coefficients(l) => format!("coefficients.{l}"),
+        SegmentKind::Conv => "conv".into(),
+        SegmentKind::InitialWeights(l) => format!("initial_weights.{l}"),
+        SegmentKind::Weights(l) => format!("weights.{l}"),
+    }
+}
+
+/// Saves a model: one named tensor per genome segment (so Python sees `coefficients.0` as
+/// `[K, out, in]`), header in the safetensors metadata.
+pub fn save_model(path: &Path, layout: &GenomeLayout, model: &Model) -> Result<(), FileError> {
+    if model.genome.len() != layout.len() {
+        return Err(content(path, "genome length does not match its layout"));
+    }
+    let tensors = layout
+        .segments()
+        .iter()
+        .map(|s| {
+            (
+                segment_name(s.kind),
+                s.shape.clone(),
+                f32_bytes(&model.genome[s.offset..s.offset + s.len()]),
+            )
+        })
+        .collect();
+    let h = &model.header;
+    let metadata = HashMap::from([
+        ("format".to_string(), MODEL_FORMAT.to_string()),
+        ("version".to_string(), VERSION.to_string()),
+        ("task".to_string(), h.task.clone()),
+        ("rule".to_string(), h.rule.clone()),
+        ("generation".to_string(), h.generation.to_string()),
+        ("genome_len".to_string(), layout.len().to_string()),
+        ("config".to_string(), h.config.clone()),
+    ]);
+    atomic_write(path, &serialize(tensors, metadata))
+}
+
+/// Reads a model's header only (to find out which layout to load it with).
+pub fn read_model_header(path: &Path) -> Result<ModelHeader, FileError> {
+    let l = load(path, MODEL_FORMAT)?;
+    Ok(ModelHeader {
+        task: meta(path, &l.metadata, "task")?.to_string(),
+        rule: meta(path, &l.metadata, "rule")?.to_string(),
+        generation: parse_meta(path, &l.metadata, "generation")?,
+        config: meta(path, &l.metadata, "config")?.to_string(),
+    })
+}
+
+/// Loads a model for a given layout, checking the task and rule it was trained for.
+pub fn load_model(path: &Path, layout: &GenomeLayout, task: &str, rule: &str) -> Result<Model, FileError> {
+    let header = read_model_header(path)?;
+    if header.task != task {
+        return Err(content(path, format!("model is for task `{}`, not `{task}`", header.task)));
+    }
+    if header.rule != rule {
+        return Err(content(path, format!("model uses rule `{}`, not `{rule}`", header.rule)));
+    }
+    let l = load(path, MODEL_FORMAT)?;
+    let st = SafeTensors::deserialize(&l.bytes).expect("checked by load");
+    let mut genome = vec![0.0f32; layout.len()];
+    for s in layout.segments() {
+        let name = segment_name(s.kind);
+        let view = st
+            .tensor(&name)
+            .map_err(|_| content(path, format!("lacks tensor `{name}`")))?;
+        if view.shape() != s.shape.as_slice() {
+            return Err(content(
+                path,
+                format!("tensor `{name}` has shape {:?}, expected {:?}", view.shape(), s.shape),
+            ));
+        }
+        genome[s.offset..s.offset + s.len()].copy_from_slice(&read_f32(path, &view, &name)?);
+    }
+    Ok(Model { header, genome })
+}
+
+/// Saves the ES state, with the task/rule/genome length it belongs to.
+pub fn save_checkpoint(path: &Path, state: &EsState, task: &str, rule: &str) -> Result<(), FileError> {
+    let tensors = vec![("centre".to_string(), vec![state.centre.len()], f32_bytes(&state.centre))];
+    let metadata = HashMap::from([
+        ("format".to_string(), CHECKPOINT_FORMAT.to_string()),
+        ("version".to_string(), VERSION.to_string()),
+        ("task".to_string(), task.to_string()),
+        ("rule".to_string(), rule.to_string()),
+        ("learning_rate".to_string(), state.learning_rate.to_string()),
+        ("sigma".to_string(), state.sigma.to_string()),
+        ("generation".to_string(), state.generation.to_string()),
+        ("seed".to_string(), state.seed.to_string()),
+    ]);
+    atomic_write(path, &serialize(tensors, metadata))
+}
+
+/// Loads an ES state, checking it belongs to this task, rule and genome length.
+pub fn load_checkpoint(path: &Path, task: &str, rule: &str, genome_len: usize) -> Result<EsState, FileError> {
+    let l = load(path, CHECKPOINT_FORMAT)?;
+    for (key, want) in [("task", task), ("rule", rule)] {
+        let got = meta(path, &l.metadata, key)?;
+        if got != want {
+            return Err(content(path, format!("checkpoint is for {key} `{got}`, not `{want}`")));
+        }
+    }
+    let st = SafeTensors::deserialize(&l.bytes).expect("checked by load");
+    let view = st
+        .tensor("centre")
+        .map_err(|_| content(path, "lacks tensor `centre`"))?;
+    let centre = read_f32(path, &view, "centre")?;
+    if centre.len() != genome_len {
+        return Err(content(
+            path,
+            format!("centre has {} numbers, expected {genome_len}", centre.len()),
+        ));
+    }
+    let state = EsState {
+        centre,
+        learning_rate: parse_meta(path, &l.metadata, "learning_rate")?,
+        sigma: parse_meta(path, &l.metadata, "sigma")?,
+        generation: parse_meta(path, &l.metadata, "generation")?,
+        seed: parse_meta(path, &l.metadata, "seed")?,
+    };
+    if !state.centre.iter().all(|v| v.is_finite()) {
+        return Err(content(path, "centre holds NaN or infinite values"));
+    }
+    Ok(state)
+}

@@ -1,0 +1,131 @@
+//! Per-generation metrics: one JSONL line each, and the `fitness.png` curve drawn with plotters.
+
+use std::io::Write;
+use std::path::Path;
+
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenerationMetrics {
+    /// 0-based generation just completed.
+    pub generation: u64,
+    pub mean_fitness: f32,
+    pub max_fitness: f32,
+    pub min_fitness: f32,
+    pub std_fitness: f32,
+    /// Candidates whose fitness was NaN/inf (diverged); excluded from the statistics above.
+    pub non_finite: usize,
+    /// α and σ after this generation's decay.
+    pub learning_rate: f32,
+    pub sigma: f32,
+    pub wall_seconds: f64,
+    pub env_steps: u64,
+    pub agent_steps_per_second: f64,
+}
+
+/// Mean, max, min and population std over the finite values, and how many were not finite.
+pub fn summarize(fitness: &[f32]) -> (f32, f32, f32, f32, usize) {
+    let finite: Vec<f64> = fitness.iter().filter(|f| f.is_finite()).map(|&f| f as f64).collect();
+    let non_finite = fitness.len() - finite.len();
+    if finite.is_empty() {
+        return (f32::NAN, f32::NAN, f32::NAN, f32::NAN, non_finite);
+    }
+    let n = finite.len() as f64;
+    let mean = finite.iter().sum::<f64>() / n;
+    let std = (finite.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let max = finite.iter().cloned().fold(f64::MIN, f64::max);
+    let min = finite.iter().cloned().fold(f64::MAX, f64::min);
+    (mean as f32, max as f32, min as f32, std as f32, non_finite)
+}
+
+/// Appends one line and flushes it to disk.
+pub fn append(path: &Path, m: &GenerationMetrics) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    writeln!(f, "{}", serde_json::to_string(m).expect("metrics serialise"))?;
+    f.sync_data()
+}
+
+/// Reads `metrics.jsonl`; malformed lines are an error naming the line.
+pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1)))
+        .collect()
+}
+
+/// Rewrites `metrics.jsonl` keeping only generations before `generation` (used on resume, so a
+/// generation that was logged but not checkpointed is not counted twice).
+pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetrics>, String> {
+    let kept: Vec<_> = read(path)?
+        .into_iter()
+        .filter(|m| m.generation < generation)
+        .collect();
+    let text: String = kept
+        .iter()
+        .map(|m| serde_json::to_string(m).expect("serialise") + "\n")
+        .collect();
+    crate::files::atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(kept)
+}
+
+/// Draws mean and max fitness per generation (with the min–max band) to a PNG.
+pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let pts: Vec<&GenerationMetrics> = history.iter().filter(|m| m.mean_fitness.is_finite()).collect();
+    let (lo, hi) = pts.iter().fold((f32::MAX, f32::MIN), |(lo, hi), m| {
+        (lo.min(m.min_fitness), hi.max(m.max_fitness))
+    });
+    let (lo, hi) = if pts.is_empty() { (0.0, 1.0) } else { (lo, hi.max(lo + 1e-3)) };
+    let pad = 0.05 * (hi - lo);
+    let last = history.last().map_or(1, |m| m.generation + 1).max(1);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0u64..last, (lo - pad)..(hi + pad))
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("generation")
+        .y_desc("fitness")
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(pts.iter().map(|m| {
+            let band = RGBColor(180, 200, 240).mix(0.5);
+            Rectangle::new(
+                [(m.generation, m.min_fitness), (m.generation + 1, m.max_fitness)],
+                band.filled(),
+            )
+        }))
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(LineSeries::new(pts.iter().map(|m| (m.generation, m.max_fitness)), &RED))
+        .map_err(|e| err(&e))?
+        .label("max")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+    chart
+        .draw_series(LineSeries::new(pts.iter().map(|m| (m.generation, m.mean_fitness)), &BLUE))
+        .map_err(|e| err(&e))?
+        .label("mean")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}

@@ -1,0 +1,163 @@
+//! Per-episode initial weights of the plastic layers (reference `--init_weights`).
+//!
+//! Drawn on the host from a seeded ChaCha stream and uploaded, so that the same seed gives the
+//! same weights on every backend (device RNGs differ between backends).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+/// How the plastic weights start each episode.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightInit {
+    /// U(-0.1, 0.1), the reference default and the paper's choice.
+    Uni,
+    /// N(0, 0.024).
+    Normal,
+    /// U(-1, 1).
+    UniBig,
+    /// Xavier-uniform with gain 0.3 (`xa_uni`).
+    XaUni,
+    /// Xavier-uniform with gain 1 (`xa_uni_big`).
+    XaUniBig,
+    /// Kaiming-uniform with a = 3 (`ka_uni`).
+    KaUni,
+    /// torch `sparse_` with sparsity 0.8 and std 0.01.
+    Sparse,
+    Zeros,
+    Ones,
+    /// PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    Default,
+    /// No random draw: the initial weights are part of the evolved genome.
+    Coevolve,
+}
+
+impl WeightInit {
+    pub const ALL: [WeightInit; 11] = [
+        WeightInit::Uni,
+        WeightInit::Normal,
+        WeightInit::UniBig,
+        WeightInit::XaUni,
+        WeightInit::XaUniBig,
+        WeightInit::KaUni,
+        WeightInit::Sparse,
+        WeightInit::Zeros,
+        WeightInit::Ones,
+        WeightInit::Default,
+        WeightInit::Coevolve,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightInit::Uni => "uni",
+            WeightInit::Normal => "normal",
+            WeightInit::UniBig => "uni_big",
+            WeightInit::XaUni => "xa_uni",
+            WeightInit::XaUniBig => "xa_uni_big",
+            WeightInit::KaUni => "ka_uni",
+            WeightInit::Sparse => "sparse",
+            WeightInit::Zeros => "zeros",
+            WeightInit::Ones => "ones",
+            WeightInit::Default => "default",
+            WeightInit::Coevolve => "coevolve",
+        }
+    }
+
+    /// Draws `population` independent `[out, in]` matrices, row-major, agent after agent.
+    ///
+    /// `Coevolve` has no distribution of its own: the caller takes the weights from the genome;
+    /// asking it to sample is a programming error and returns zeros.
+    pub fn sample(self, population: usize, out: usize, inp: usize, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = population * out * inp;
+        let fan_in = inp as f32;
+        let fan_out = out as f32;
+        let mut uniform = |bound: f32| -> Vec<f32> {
+            (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+        };
+        match self {
+            WeightInit::Uni => uniform(0.1),
+            WeightInit::UniBig => uniform(1.0),
+            WeightInit::XaUni => uniform(0.3 * (6.0 / (fan_in + fan_out)).sqrt()),
+            WeightInit::XaUniBig => uniform((6.0 / (fan_in + fan_out)).sqrt()),
+            WeightInit::KaUni => {
+                let gain = (2.0f32 / (1.0 + 9.0)).sqrt();
+                uniform(gain * (3.0 / fan_in).sqrt())
+            }
+            WeightInit::Default => uniform(1.0 / fan_in.sqrt()),
+            WeightInit::Normal => (0..n)
+                .map(|_| 0.024 * rng.sample::<f32, _>(StandardNormal))
+                .collect(),
+            WeightInit::Sparse => {
+                // torch.nn.init.sparse_: per column, ceil(0.8*rows) random rows are zero.
+                let zeros_per_column = (0.8 * out as f32).ceil() as usize;
+                let mut w: Vec<f32> = (0..n)
+                    .map(|_| 0.01 * rng.sample::<f32, _>(StandardNormal))
+                    .collect();
+                let mut rows: Vec<usize> = (0..out).collect();
+                for agent in w.chunks_mut(out * inp) {
+                    for col in 0..inp {
+                        for k in 0..zeros_per_column {
+                            let pick = rng.random_range(k..out);
+                            rows.swap(k, pick);
+                            agent[rows[k] * inp + col] = 0.0;
+                        }
+                    }
+                }
+                w
+            }
+            WeightInit::Ones => vec![1.0; n],
+            WeightInit::Zeros | WeightInit::Coevolve => vec![0.0; n],
+        }
+    }
+}
+
+impl fmt::Display for WeightInit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for WeightInit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WeightInit::ALL.into_iter().find(|w| w.name() == s).ok_or_else(|| {
+            let names: Vec<_> = WeightInit::ALL.iter().map(|w| w.name()).collect();
+            format!("unknown weight init `{s}`; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uni_stays_in_bounds_and_is_seeded() {
+        let a = WeightInit::Uni.sample(3, 4, 5, 7);
+        assert_eq!(a.len(), 60);
+        assert!(a.iter().all(|v| v.abs() < 0.1));
+        assert_eq!(a, WeightInit::Uni.sample(3, 4, 5, 7));
+        assert_ne!(a, WeightInit::Uni.sample(3, 4, 5, 8));
+    }
+
+    #[test]
+    fn sparse_zeroes_eighty_percent_of_each_column() {
+        let w = WeightInit::Sparse.sample(1, 10, 6, 1);
+        for col in 0..6 {
+            let zeros = (0..10).filter(|r| w[r * 6 + col] == 0.0).count();
+            assert_eq!(zeros, 8);
+        }
+    }
+
+    #[test]
+    fn normal_has_the_reference_spread() {
+        let w = WeightInit::Normal.sample(10, 100, 100, 3);
+        let var = w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        assert!((var.sqrt() - 0.024).abs() < 0.001, "std {}", var.sqrt());
+    }
+}

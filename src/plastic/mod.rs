@@ -1,0 +1,12 @@
+//! Batched plastic networks: weights `[P, out, in]`, one Hebbian rule per synapse.
+
+pub mod fused;
+pub mod init;
+pub mod module;
+pub mod network;
+pub mod update;
+
+pub use init::WeightInit;
+pub use module::{HebbianLinear, HebbianLinearConfig};
+pub use network::{OutputActivation, PlasticConfig, PlasticNetwork};
+pub use update::{UpdateKernel, normalize_max_abs, update, update_tensor_ops};

@@ -1,0 +1,203 @@
+//! A population of P plastic MLPs evaluated as one: weights `[P, out, in]` per layer.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::update::{UpdateKernel, update};
+use crate::rule::{FoldedCoefficients, Rule};
+
+/// What the last layer outputs, which is also what its Hebbian rule sees as `post`
+/// (reference §1.3: raw for CarRacing and discrete tasks, tanh for Bullet tasks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputActivation {
+    Identity,
+    Tanh,
+}
+
+/// Settings of a plastic network that do not depend on the population.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlasticConfig {
+    /// Neurons per layer, input first: `[28, 128, 64, 8]` for the Ant.
+    pub layer_sizes: Vec<usize>,
+    pub rule: Rule,
+    pub output_activation: OutputActivation,
+    /// Per-layer max-|w| normalisation after every update (the reference does it for CarRacing).
+    pub normalize: bool,
+    pub kernel: UpdateKernel,
+}
+
+impl PlasticConfig {
+    /// `(out, in)` of each layer.
+    pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        self.layer_sizes.windows(2).map(|w| (w[1], w[0])).collect()
+    }
+
+    /// Synapses per agent (all layers).
+    pub fn synapses(&self) -> usize {
+        self.layer_shapes().iter().map(|(o, i)| o * i).sum()
+    }
+
+    /// Hebbian coefficients per agent.
+    pub fn coefficients(&self) -> usize {
+        self.synapses() * self.rule.coefficients_per_synapse()
+    }
+}
+
+/// P plastic networks. Start an episode with [`PlasticNetwork::new`] (fresh weights), then call
+/// [`PlasticNetwork::step`] once per timestep.
+#[derive(Clone, Debug)]
+pub struct PlasticNetwork {
+    config: PlasticConfig,
+    population: usize,
+    weights: Vec<Tensor<3>>,
+    coefficients: Vec<FoldedCoefficients>,
+    plastic: bool,
+}
+
+impl PlasticNetwork {
+    /// `coefficients[l]`: `[P, K, out, in]`; `initial_weights[l]`: `[P, out, in]`.
+    pub fn new(
+        config: PlasticConfig,
+        coefficients: Vec<Tensor<4>>,
+        initial_weights: Vec<Tensor<3>>,
+    ) -> Self {
+        let shapes = config.layer_shapes();
+        assert_eq!(coefficients.len(), shapes.len(), "one coefficient tensor per layer");
+        assert_eq!(initial_weights.len(), shapes.len(), "one weight tensor per layer");
+        let population = initial_weights[0].dims()[0];
+        let coefficients = coefficients
+            .into_iter()
+            .map(|c| {
+                let folded = config.rule.fold(c);
+                if config.kernel != UpdateKernel::TensorOps {
+                    dense_coefficients(folded)
+                } else {
+                    folded
+                }
+            })
+            .collect();
+        Self {
+            config,
+            population,
+            weights: initial_weights,
+            coefficients,
+            plastic: true,
+        }
+    }
+
+    /// Uploads host weights (`[P, out, in]` per layer, row-major) to the device.
+    pub fn weights_from_host(config: &PlasticConfig, host: Vec<Vec<f32>>, device: &Device) -> Vec<Tensor<3>> {
+        let population = host[0].len() / (config.layer_shapes()[0].0 * config.layer_shapes()[0].1);
+        host.into_iter()
+            .zip(config.layer_shapes())
+            .map(|(w, (o, i))| Tensor::from_data(TensorData::new(w, [population, o, i]), device))
+            .collect()
+    }
+
+    pub fn config(&self) -> &PlasticConfig {
+        &self.config
+    }
+
+    pub fn population(&self) -> usize {
+        self.population
+    }
+
+    /// Forward pass only: the activities `o0..oL` (input first), nothing changes.
+    pub fn forward(&self, input: Tensor<2>) -> Vec<Tensor<2>> {
+        mlp_forward(&self.weights, input, self.config.output_activation)
+    }
+
+    /// The Hebbian update of every layer from one step's activities (all computed before any
+    /// weight changed, as the reference does). Does nothing while plasticity is frozen.
+    pub fn update(&mut self, activations: &[Tensor<2>]) {
+        if !self.plastic {
+            return;
+        }
+        // Move the weights out so that each update may reuse its buffer.
+        let old = std::mem::take(&mut self.weights);
+        self.weights = old
+            .into_iter()
+            .enumerate()
+            .map(|(l, w)| {
+                update(
+                    self.config.kernel,
+                    w,
+                    &self.coefficients[l],
+                    activations[l].clone(),
+                    activations[l + 1].clone(),
+                    self.config.normalize,
+                )
+            })
+            .collect();
+    }
+
+    /// One timestep: forward, then the Hebbian update. Returns the output `[P, A]`.
+    pub fn step(&mut self, input: Tensor<2>) -> Tensor<2> {
+        let activations = self.forward(input);
+        self.update(&activations);
+        activations.last().cloned().expect("at least one layer")
+    }
+
+    /// Stops (or restarts) all Hebbian updates, e.g. to freeze the weights after N steps.
+    pub fn set_plastic(&mut self, plastic: bool) {
+        self.plastic = plastic;
+    }
+
+    pub fn is_plastic(&self) -> bool {
+        self.plastic
+    }
+
+    /// The current weights of each layer, `[P, out, in]`.
+    pub fn weights(&self) -> &[Tensor<3>] {
+        &self.weights
+    }
+
+    /// Replaces one layer's weights from outside (e.g. zeroing a band of synapses).
+    pub fn set_weights(&mut self, layer: usize, weights: Tensor<3>) {
+        assert_eq!(weights.dims(), self.weights[layer].dims(), "layer {layer} shape");
+        self.weights[layer] = weights;
+    }
+}
+
+/// The forward pass shared by plastic and static networks: tanh hidden layers, no bias.
+/// Returns every layer's activity, input first.
+pub fn mlp_forward(
+    weights: &[Tensor<3>],
+    input: Tensor<2>,
+    output_activation: OutputActivation,
+) -> Vec<Tensor<2>> {
+    let last = weights.len() - 1;
+    let mut activations = Vec::with_capacity(weights.len() + 1);
+    activations.push(input);
+    for (l, w) in weights.iter().enumerate() {
+        let [p, out, inp] = w.dims();
+        let x = activations[l].clone().reshape([p, inp, 1]);
+        let y = w.clone().matmul(x).reshape([p, out]);
+        let y = if l < last || output_activation == OutputActivation::Tanh {
+            y.tanh()
+        } else {
+            y
+        };
+        activations.push(y);
+    }
+    activations
+}
+
+/// Makes the folded arrays dense once per episode, so the fused kernel never copies per step.
+fn dense_coefficients(c: FoldedCoefficients) -> FoldedCoefficients {
+    let dense = |t: Tensor<3>| {
+        let device = t.device();
+        if crate::plastic::fused::supported(&device) {
+            Tensor::from_data(t.into_data(), &device)
+        } else {
+            t
+        }
+    };
+    FoldedCoefficients {
+        a: dense(c.a),
+        b: dense(c.b),
+        c: dense(c.c),
+        d: dense(c.d),
+        ..c
+    }
+}

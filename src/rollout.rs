@@ -1,0 +1,199 @@
+//! Runs P policies against P environments: one loop over timesteps with batched policy calls,
+//! environments stepped in parallel, per-agent done masks.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::controller::{Controller, ControllerSpec};
+use crate::env::{Env, EnvStep, VecEnv};
+use crate::es::stream_seed;
+use crate::task::{Protocol, Task};
+
+/// Hooks into an episode, for experiments (freeze after N steps, clamp the actuators, zero
+/// weights). `t` is the 0-based policy step.
+pub trait StepHook {
+    /// Called before the policy acts at step `t`.
+    fn before_act(&mut self, _t: usize, _controller: &mut Controller) {}
+    /// May rewrite the raw outputs `[P, A]` before the envs see them.
+    fn map_outputs(&mut self, _t: usize, _outputs: &mut [f32]) {}
+    /// Called after the envs stepped, with each agent's step.
+    fn after_step(&mut self, _t: usize, _steps: &[EnvStep]) {}
+}
+
+/// A hook that does nothing.
+pub struct NoHook;
+impl StepHook for NoHook {}
+
+/// The outcome of P episodes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EpisodeStats {
+    /// Sum of rewards per agent; `-inf` for a diverged simulation.
+    pub fitness: Vec<f32>,
+    /// Policy steps taken per agent (burn-in excluded).
+    pub lengths: Vec<usize>,
+    /// Env steps of all agents, burn-in included (for throughput figures).
+    pub env_steps: u64,
+}
+
+/// Seeds of one batch of episodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpisodeSeeds {
+    pub envs: Vec<u64>,
+    pub init: u64,
+}
+
+/// Runs one episode for each row of `genomes` in `envs` (already built, one per row).
+pub fn run_episodes<E: Env>(
+    envs: &mut VecEnv<E>,
+    protocol: &Protocol,
+    spec: &ControllerSpec,
+    genomes: &Tensor<2>,
+    seeds: &EpisodeSeeds,
+    hook: &mut dyn StepHook,
+) -> EpisodeStats {
+    let [p, _] = genomes.dims();
+    assert_eq!(envs.len(), p, "one env per genome");
+    let device = genomes.device();
+    let (obs_len, out_len) = (envs.observation_len(), envs.output_len());
+
+    envs.reset(&seeds.envs);
+    let mut observation = vec![0.0f32; p * obs_len];
+    envs.observe(&mut observation);
+    let mut steps = vec![EnvStep::default(); p];
+    let mut env_steps = 0u64;
+    let all = vec![true; p];
+    let zeros = vec![0.0f32; p * out_len];
+    for _ in 0..protocol.burn_in_steps {
+        envs.step(&zeros, &all, &mut steps);
+        env_steps += p as u64;
+    }
+    // The first network input is the reset observation (reference quirk); burn-in ones are dropped.
+
+    let mut controller = Controller::build(spec, genomes, seeds.init);
+    let mut active = vec![true; p];
+    let mut fitness = vec![0.0f32; p];
+    let mut lengths = vec![0usize; p];
+    let mut negative_streak = vec![0usize; p];
+    let policy_steps = protocol.max_env_steps.saturating_sub(protocol.burn_in_steps);
+    for t in 0..policy_steps {
+        hook.before_act(t, &mut controller);
+        let input = Tensor::<2>::from_data(TensorData::new(observation, [p, obs_len]), &device);
+        let mut outputs = read_host(controller.act(input));
+        hook.map_outputs(t, &mut outputs);
+        envs.step(&outputs, &active, &mut steps);
+        hook.after_step(t, &steps);
+        let checking = protocol.checks_after.is_none_or(|after| t > after);
+        for a in 0..p {
+            if !active[a] {
+                continue;
+            }
+            let s = steps[a];
+            env_steps += 1;
+            lengths[a] += 1;
+            if s.diverged || !s.reward.is_finite() {
+                fitness[a] = f32::NEG_INFINITY;
+                active[a] = false;
+                continue;
+            }
+            fitness[a] += s.reward;
+            negative_streak[a] = if s.reward < 0.0 { negative_streak[a] + 1 } else { 0 };
+            let streak_over = protocol
+                .max_negative_streak
+                .is_some_and(|m| negative_streak[a] > m);
+            if checking && (s.done || streak_over) {
+                active[a] = false;
+            }
+        }
+        if !active.iter().any(|&a| a) {
+            break;
+        }
+        observation = vec![0.0f32; p * obs_len];
+        envs.observe(&mut observation);
+    }
+    EpisodeStats {
+        fitness,
+        lengths,
+        env_steps,
+    }
+}
+
+fn read_host(t: Tensor<2>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 outputs")
+}
+
+/// How a population is split for evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunking {
+    /// Agents evaluated together; 0 = automatic (cache-sized on CPU, all on a GPU).
+    pub chunk: usize,
+}
+
+impl Chunking {
+    /// The chunk size for this population, network and device.
+    pub fn resolve(&self, population: usize, genome_len: usize, synapses: usize, device: &Device) -> usize {
+        if self.chunk > 0 {
+            return self.chunk.min(population);
+        }
+        if !crate::device::is_cpu(device) {
+            return population;
+        }
+        // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3).
+        let bytes_per_agent = 4 * (5 * synapses + genome_len);
+        (24 * 1024 * 1024 / bytes_per_agent.max(1)).clamp(8, population.max(1)).min(population)
+    }
+}
+
+/// The fitness of every candidate (`[P, D]`), averaged over the task's env variants.
+pub struct Evaluation {
+    pub fitness: Vec<f32>,
+    pub env_steps: u64,
+    /// Per variant, per candidate.
+    pub per_variant: Vec<Vec<f32>>,
+}
+
+/// Evaluates a population on a task: each candidate runs one episode per env variant with seeds
+/// derived from `seed`; fitness is the variant mean.
+pub fn evaluate(
+    task: &Task,
+    spec: &ControllerSpec,
+    population: &Tensor<2>,
+    chunking: Chunking,
+    seed: u64,
+) -> Evaluation {
+    let [p, d] = population.dims();
+    let synapses: usize = spec.architecture.layer_shapes().iter().map(|(o, i)| o * i).sum();
+    let chunk = chunking.resolve(p, d, synapses, &population.device());
+    let mut per_variant = Vec::with_capacity(task.variants.len());
+    let mut env_steps = 0;
+    for (v, variant) in task.variants.iter().enumerate() {
+        let mut fitness = Vec::with_capacity(p);
+        let mut start = 0;
+        while start < p {
+            let n = chunk.min(p - start);
+            let rows = population.clone().narrow(0, start, n);
+            let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
+            let seeds = EpisodeSeeds {
+                envs: (start..start + n)
+                    .map(|a| stream_seed(seed, (v * p + a) as u64, 0xE4))
+                    .collect(),
+                init: stream_seed(seed, (v * p + start) as u64, 0x1417),
+            };
+            let stats = run_episodes(&mut envs, &task.protocol, spec, &rows, &seeds, &mut NoHook);
+            env_steps += stats.env_steps;
+            fitness.extend(stats.fitness);
+            start += n;
+        }
+        per_variant.push(fitness);
+    }
+    let k = per_variant.len() as f32;
+    let fitness = (0..p)
+        .map(|a| per_variant.iter().map(|f| f[a]).sum::<f32>() / k)
+        .collect();
+    Evaluation {
+        fitness,
+        env_steps,
+        per_variant,
+    }
+}

@@ -1,0 +1,36 @@
+//! The static-weight baseline: the same shapes as the plastic network, with the weights taken
+//! straight from the genome and never changed during the episode.
+
+use burn::tensor::Tensor;
+
+use crate::plastic::OutputActivation;
+use crate::plastic::network::mlp_forward;
+
+/// P fixed-weight MLPs (no bias, tanh hidden layers).
+#[derive(Clone, Debug)]
+pub struct StaticNetwork {
+    weights: Vec<Tensor<3>>,
+    output_activation: OutputActivation,
+}
+
+impl StaticNetwork {
+    /// `weights[l]`: `[P, out, in]`.
+    pub fn new(weights: Vec<Tensor<3>>, output_activation: OutputActivation) -> Self {
+        Self {
+            weights,
+            output_activation,
+        }
+    }
+
+    /// # Shapes
+    /// - input: `[P, in]` → `[P, A]`
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        mlp_forward(&self.weights, input, self.output_activation)
+            .pop()
+            .expect("at least one layer")
+    }
+
+    pub fn weights(&self) -> &[Tensor<3>] {
+        &self.weights
+    }
+}

@@ -1,0 +1,139 @@
+//! A task bundles environment variants, the network shape and the fitness protocol.
+
+use std::sync::Arc;
+
+use crate::architecture::Architecture;
+use crate::env::Env;
+use crate::env::cartpole::CartPole;
+
+/// How an episode is scored and when it stops (reference §4.1, §4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Protocol {
+    /// Zero-action steps after reset: rewards ignored, no network call, no Hebbian update.
+    /// They count toward `max_env_steps`. The first network input is the reset observation.
+    pub burn_in_steps: usize,
+    /// The time limit in env steps, burn-in included.
+    pub max_env_steps: usize,
+    /// Termination checks run only on policy steps `t > checks_after` (0-based); `None` = always.
+    pub checks_after: Option<usize>,
+    /// Stop when more than this many consecutive steps had a negative reward; `None` = never.
+    pub max_negative_streak: Option<usize>,
+}
+
+impl Protocol {
+    /// CartPole-v1: stop when the pole falls, 500 steps.
+    pub fn cartpole() -> Self {
+        Self {
+            burn_in_steps: 0,
+            max_env_steps: crate::env::cartpole::MAX_STEPS,
+            checks_after: None,
+            max_negative_streak: None,
+        }
+    }
+
+    /// CarRacing-v0: stop on done or on the 21st consecutive negative step; 1000 steps.
+    pub fn car_racing() -> Self {
+        Self {
+            burn_in_steps: 0,
+            max_env_steps: 1000,
+            checks_after: None,
+            max_negative_streak: Some(20),
+        }
+    }
+
+    /// AntBulletEnv-v0 as the paper runs it: 40-step burn-in, no checks while t ≤ 200, then stop
+    /// on a fall or after more than 30 negative-progress steps; 1000 env steps.
+    pub fn ant() -> Self {
+        Self {
+            burn_in_steps: 40,
+            max_env_steps: 1000,
+            checks_after: Some(200),
+            max_negative_streak: Some(30),
+        }
+    }
+}
+
+/// Builds a fresh environment of one variant (e.g. one morphology).
+pub type EnvFactory = Arc<dyn Fn() -> Box<dyn Env> + Send + Sync>;
+
+/// One environment variant of a task; the training fitness averages over all variants.
+#[derive(Clone)]
+pub struct EnvVariant {
+    pub name: String,
+    pub factory: EnvFactory,
+}
+
+/// A task: env variants + network + fitness protocol.
+#[derive(Clone)]
+pub struct Task {
+    pub name: String,
+    pub architecture: Architecture,
+    pub protocol: Protocol,
+    /// The reference normalises weights for CarRacing only.
+    pub default_normalize: bool,
+    pub variants: Vec<EnvVariant>,
+}
+
+impl Task {
+    pub fn cartpole() -> Self {
+        Self {
+            name: "cartpole".into(),
+            architecture: Architecture::cartpole(),
+            protocol: Protocol::cartpole(),
+            default_normalize: false,
+            variants: vec![EnvVariant {
+                name: "cartpole".into(),
+                factory: Arc::new(|| Box::new(CartPole::new()) as Box<dyn Env>),
+            }],
+        }
+    }
+
+    /// The names of the tasks this build knows.
+    pub fn names() -> &'static [&'static str] {
+        &["cartpole"]
+    }
+
+    /// The task for a name with its training variants (`variants`: names of env variants, empty =
+    /// the task's default training set).
+    pub fn by_name(name: &str, variants: &[String]) -> Result<Self, String> {
+        let task = match name {
+            "cartpole" => Self::cartpole(),
+            other => {
+                return Err(format!(
+                    "unknown task `{other}`; expected one of: {}",
+                    Self::names().join(", ")
+                ));
+            }
+        };
+        task.with_variants(variants)
+    }
+
+    /// The task with every variant it knows (evaluation reports each one), or only `variants`.
+    pub fn for_evaluation(name: &str, variants: &[String]) -> Result<Self, String> {
+        let mut task = Self::by_name(name, &[])?;
+        task.variants = Self::all_variants(name)?;
+        task.with_variants(variants)
+    }
+
+    /// Every variant of a task, including those not trained on (e.g. the unseen morphology).
+    fn all_variants(name: &str) -> Result<Vec<EnvVariant>, String> {
+        Ok(Self::by_name(name, &[])?.variants)
+    }
+
+    /// Keeps only the named variants (in that order); empty keeps the defaults.
+    pub fn with_variants(mut self, names: &[String]) -> Result<Self, String> {
+        if names.is_empty() {
+            return Ok(self);
+        }
+        let mut chosen = Vec::new();
+        for n in names {
+            let v = self.variants.iter().find(|v| &v.name == n).ok_or_else(|| {
+                let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
+                format!("task `{}` has no variant `{n}`; known: {}", self.name, known.join(", "))
+            })?;
+            chosen.push(v.clone());
+        }
+        self.variants = chosen;
+        Ok(self)
+    }
+}

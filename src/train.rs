@@ -1,0 +1,223 @@
+//! The generation loop: ES ask → batched rollouts → tell, with metrics, plot, progress bar and
+//! a checkpoint after every generation, so an interrupted run loses at most the generation in
+//! progress and `--resume` continues bit for bit.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::controller::ControllerSpec;
+use crate::es::{OpenEs, stream_seed};
+use crate::files::{Model, ModelHeader, load_checkpoint, save_checkpoint, save_model};
+use crate::genome::{GenomeLayout, SegmentKind};
+use crate::metrics::{self, GenerationMetrics};
+use crate::rollout::{Chunking, evaluate};
+use crate::task::Task;
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const PLOT_FILE: &str = "fitness.png";
+
+/// How to run (not part of the experiment itself).
+#[derive(Clone, Debug, Default)]
+pub struct TrainOptions {
+    /// Show the progress bar.
+    pub progress: bool,
+    /// Stop after this many generations in this process (for tests of interrupted runs).
+    pub stop_after: Option<u64>,
+}
+
+/// What a run ended with.
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    pub run_dir: PathBuf,
+    pub history: Vec<GenerationMetrics>,
+    pub centre: Vec<f32>,
+}
+
+struct Run {
+    config: Config,
+    task: Task,
+    spec: ControllerSpec,
+    layout: GenomeLayout,
+    es: OpenEs,
+    dir: PathBuf,
+    history: Vec<GenerationMetrics>,
+}
+
+/// Starts a new run in `dir` (which must not already hold a run).
+pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+    if dir.join(CHECKPOINT_FILE).exists() || dir.join(CONFIG_FILE).exists() {
+        bail!(
+            "{} already holds a run; continue it with `hebbian train --resume {}` or choose another --out",
+            dir.display(),
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let run = Run::new(config, dir, None)?;
+    crate::files::atomic_write(&dir.join(CONFIG_FILE), run.config.to_toml().as_bytes())?;
+    run.go(options)
+}
+
+/// Continues the run in `dir` from its last checkpoint.
+pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+    let config = Config::load(&dir.join(CONFIG_FILE), &[])?;
+    let run = Run::new(config, dir, Some(dir.join(CHECKPOINT_FILE)))?;
+    run.go(options)
+}
+
+/// The names under which files record the rule (`static` for the baseline).
+pub fn rule_name(spec: &ControllerSpec) -> String {
+    spec.rule.map_or("static".to_string(), |r| r.name().to_string())
+}
+
+impl Run {
+    fn new(config: Config, dir: &Path, checkpoint: Option<PathBuf>) -> anyhow::Result<Self> {
+        let task = config.task().map_err(anyhow::Error::msg)?;
+        let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let layout = spec.layout();
+        let device = crate::device::device_from_name(&config.run.device)?;
+        let rule = rule_name(&spec);
+        let (es, history) = match checkpoint {
+            Some(path) => {
+                let state = load_checkpoint(&path, &task.name, &rule, layout.len())?;
+                let history = metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)
+                    .map_err(anyhow::Error::msg)?;
+                tracing::info!(generation = state.generation, "resuming {}", dir.display());
+                let es = OpenEs::from_state(config.es.clone(), config.population, state, &device)?;
+                (es, history)
+            }
+            None => {
+                let centre = layout.initial_centre(config.network.distribution, stream_seed(config.seed, 0, 0xC3));
+                let es = OpenEs::new(config.es.clone(), config.population, centre, config.seed, &device)?;
+                (es, Vec::new())
+            }
+        };
+        let ranges = |pred: fn(SegmentKind) -> bool| -> Vec<std::ops::Range<usize>> {
+            layout
+                .segments()
+                .iter()
+                .filter(|s| pred(s.kind))
+                .map(|s| s.offset..s.offset + s.len())
+                .collect()
+        };
+        let es = es
+            .with_l2_ranges(ranges(|k| matches!(k, SegmentKind::Coefficients(_) | SegmentKind::Weights(_))))
+            .with_coevolved_ranges(if spec.rule.is_some() {
+                ranges(|k| matches!(k, SegmentKind::Conv | SegmentKind::InitialWeights(_)))
+            } else {
+                Vec::new()
+            });
+        Ok(Self {
+            config,
+            task,
+            spec,
+            layout,
+            es,
+            dir: dir.to_path_buf(),
+            history,
+        })
+    }
+
+    fn go(mut self, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+        let total = self.config.generations;
+        let bar = if options.progress {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} gen {pos}/{len} [{bar:30}] {msg} (eta {eta})",
+                )
+                .expect("template")
+                .progress_chars("=> "),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_position(self.es.generation());
+        let mut ran = 0;
+        while self.es.generation() < total {
+            if options.stop_after.is_some_and(|n| ran >= n) {
+                break;
+            }
+            let m = self.generation()?;
+            bar.set_message(format!(
+                "best {:.1} mean {:.1} | {:.0} steps/s",
+                m.max_fitness, m.mean_fitness, m.agent_steps_per_second
+            ));
+            bar.inc(1);
+            ran += 1;
+        }
+        bar.finish();
+        Ok(TrainSummary {
+            run_dir: self.dir.clone(),
+            centre: self.es.centre_host(),
+            history: self.history,
+        })
+    }
+
+    fn generation(&mut self) -> anyhow::Result<GenerationMetrics> {
+        let start = Instant::now();
+        let generation = self.es.generation();
+        let population = self.es.ask();
+        let chunking = Chunking {
+            chunk: self.config.run.chunk,
+        };
+        let eval = evaluate(
+            &self.task,
+            &self.spec,
+            &population,
+            chunking,
+            stream_seed(self.config.seed, generation, 0xF17),
+        );
+        let report = self.es.tell(&eval.fitness)?;
+        let (mean, max, min, std, non_finite) = metrics::summarize(&eval.fitness);
+        let wall = start.elapsed().as_secs_f64();
+        let m = GenerationMetrics {
+            generation,
+            mean_fitness: mean,
+            max_fitness: max,
+            min_fitness: min,
+            std_fitness: std,
+            non_finite,
+            learning_rate: self.es.learning_rate(),
+            sigma: self.es.sigma(),
+            wall_seconds: wall,
+            env_steps: eval.env_steps,
+            agent_steps_per_second: eval.env_steps as f64 / wall.max(1e-9),
+        };
+        tracing::debug!(?m, step_norm = report.step_norm, "generation done");
+        let metrics_path = self.dir.join(METRICS_FILE);
+        metrics::append(&metrics_path, &m).with_context(|| metrics_path.display().to_string())?;
+        self.history.push(m.clone());
+        self.save()?;
+        Ok(m)
+    }
+
+    fn save(&self) -> anyhow::Result<()> {
+        let state = self.es.state();
+        let rule = rule_name(&self.spec);
+        save_checkpoint(&self.dir.join(CHECKPOINT_FILE), &state, &self.task.name, &rule)?;
+        let model = Model {
+            header: ModelHeader {
+                task: self.task.name.clone(),
+                rule,
+                generation: state.generation,
+                config: self.config.to_toml(),
+            },
+            genome: state.centre,
+        };
+        save_model(&self.dir.join(MODEL_FILE), &self.layout, &model)?;
+        let title = format!("{} · {}", self.task.name, rule_name(&self.spec));
+        if let Err(e) = metrics::plot(&self.dir.join(PLOT_FILE), &title, &self.history) {
+            tracing::warn!("could not draw the fitness plot: {e}");
+        }
+        Ok(())
+    }
+}

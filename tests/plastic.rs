@@ -1,0 +1,222 @@
+//! The batched plastic network against plain scalar oracles.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use hebbian::Rule;
+use hebbian::plastic::{OutputActivation, PlasticConfig, PlasticNetwork, UpdateKernel};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn cpu() -> Device {
+    hebbian::device_from_name("flex").unwrap()
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+/// Host copy of one population's parameters, in the `[P, K, out, in]` / `[P, out, in]` layouts.
+struct Host {
+    layers: Vec<(usize, usize)>,
+    coefficients: Vec<Vec<f32>>,
+    weights: Vec<Vec<f32>>,
+}
+
+fn random_host(p: usize, sizes: &[usize], k: usize, seed: u64) -> Host {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let layers: Vec<_> = sizes.windows(2).map(|w| (w[1], w[0])).collect();
+    let coefficients = layers
+        .iter()
+        .map(|&(o, i)| (0..p * k * o * i).map(|_| rng.random_range(-0.5f32..0.5)).collect())
+        .collect();
+    let weights = layers
+        .iter()
+        .map(|&(o, i)| (0..p * o * i).map(|_| rng.random_range(-0.1f32..0.1)).collect())
+        .collect();
+    Host {
+        layers,
+        coefficients,
+        weights,
+    }
+}
+
+/// The oracle: loops over agents, posts and pres, with the rule's scalar formula.
+fn oracle_episode(
+    rule: Rule,
+    host: &Host,
+    p: usize,
+    inputs: &[Vec<f32>],
+    output: OutputActivation,
+    normalize: bool,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let k = rule.coefficients_per_synapse();
+    let mut w = host.weights.clone();
+    let mut outputs = Vec::new();
+    for x in inputs {
+        let mut out_t = Vec::new();
+        for a in 0..p {
+            let in0 = host.layers[0].1;
+            let mut acts = vec![x[a * in0..(a + 1) * in0].to_vec()];
+            for (l, &(o, i)) in host.layers.iter().enumerate() {
+                let mut y = vec![0.0f32; o];
+                for j in 0..o {
+                    for ii in 0..i {
+                        y[j] += w[l][a * o * i + j * i + ii] * acts[l][ii];
+                    }
+                    let last = l + 1 == host.layers.len();
+                    if !last || output == OutputActivation::Tanh {
+                        y[j] = y[j].tanh();
+                    }
+                }
+                acts.push(y);
+            }
+            out_t.extend_from_slice(acts.last().unwrap());
+            for (l, &(o, i)) in host.layers.iter().enumerate() {
+                for j in 0..o {
+                    for ii in 0..i {
+                        let h: Vec<f32> = (0..k)
+                            .map(|c| host.coefficients[l][((a * k + c) * o + j) * i + ii])
+                            .collect();
+                        w[l][a * o * i + j * i + ii] += rule.delta(&h, acts[l][ii], acts[l + 1][j]);
+                    }
+                }
+                if normalize {
+                    let block = &mut w[l][a * o * i..(a + 1) * o * i];
+                    let m = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    block.iter_mut().for_each(|v| *v /= m);
+                }
+            }
+        }
+        outputs.push(out_t);
+    }
+    (w, outputs)
+}
+
+fn run_batched(
+    rule: Rule,
+    host: &Host,
+    p: usize,
+    sizes: &[usize],
+    inputs: &[Vec<f32>],
+    output: OutputActivation,
+    normalize: bool,
+    kernel: UpdateKernel,
+    device: &Device,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let k = rule.coefficients_per_synapse();
+    let config = PlasticConfig {
+        layer_sizes: sizes.to_vec(),
+        rule,
+        output_activation: output,
+        normalize,
+        kernel,
+    };
+    let coefficients = host
+        .layers
+        .iter()
+        .zip(&host.coefficients)
+        .map(|(&(o, i), c)| Tensor::from_data(TensorData::new(c.clone(), [p, k, o, i]), device))
+        .collect();
+    let weights = PlasticNetwork::weights_from_host(&config, host.weights.clone(), device);
+    let mut net = PlasticNetwork::new(config, coefficients, weights);
+    let mut outputs = Vec::new();
+    for x in inputs {
+        let input = Tensor::from_data(TensorData::new(x.clone(), [p, sizes[0]]), device);
+        outputs.push(to_vec(net.step(input)));
+    }
+    let w = net.weights().iter().map(|w| to_vec(w.clone())).collect();
+    (w, outputs)
+}
+
+fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (n, (g, w)) in got.iter().zip(want).enumerate() {
+        let scale = 1.0f32.max(w.abs());
+        assert!((g - w).abs() <= tol * scale, "{what}[{n}]: got {g}, want {w}");
+    }
+}
+
+fn inputs(p: usize, n: usize, steps: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..steps)
+        .map(|_| (0..p * n).map(|_| rng.random_range(-1.0f32..1.0)).collect())
+        .collect()
+}
+
+#[test]
+fn every_rule_matches_the_scalar_oracle_on_both_kernels() {
+    let (p, sizes) = (3, [5usize, 7, 4, 2]);
+    let device = cpu();
+    let xs = inputs(p, sizes[0], 4, 11);
+    for (r, rule) in Rule::ALL.into_iter().enumerate() {
+        let host = random_host(p, &sizes, rule.coefficients_per_synapse(), 100 + r as u64);
+        for normalize in [false, true] {
+            for output in [OutputActivation::Identity, OutputActivation::Tanh] {
+                let (w_want, y_want) = oracle_episode(rule, &host, p, &xs, output, normalize);
+                for kernel in [UpdateKernel::TensorOps, UpdateKernel::Fused] {
+                    let (w, y) =
+                        run_batched(rule, &host, p, &sizes, &xs, output, normalize, kernel, &device);
+                    let what = format!("{rule} normalize={normalize} {output:?} {kernel:?}");
+                    for l in 0..3 {
+                        assert_close(&w[l], &w_want[l], 1e-5, &format!("{what} W{l}"));
+                    }
+                    for t in 0..xs.len() {
+                        assert_close(&y[t], &y_want[t], 1e-5, &format!("{what} y{t}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_kernel_handles_rows_split_across_tasks() {
+    // in = 640 makes 25 rows per rayon task, so agents straddle task boundaries.
+    let (p, sizes) = (3, [640usize, 60, 3]);
+    let device = cpu();
+    let host = random_host(p, &sizes, 5, 9);
+    let xs = inputs(p, sizes[0], 2, 3);
+    let (w_want, _) = oracle_episode(Rule::AbcdLr, &host, p, &xs, OutputActivation::Identity, true);
+    let (w, _) = run_batched(
+        Rule::AbcdLr,
+        &host,
+        p,
+        &sizes,
+        &xs,
+        OutputActivation::Identity,
+        true,
+        UpdateKernel::Fused,
+        &device,
+    );
+    assert_close(&w[0], &w_want[0], 1e-5, "layer 0");
+}
+
+#[test]
+fn frozen_network_keeps_its_weights_and_weights_can_be_written() {
+    let (p, sizes) = (2, [3usize, 4, 2]);
+    let device = cpu();
+    let host = random_host(p, &sizes, 5, 1);
+    let config = PlasticConfig {
+        layer_sizes: sizes.to_vec(),
+        rule: Rule::AbcdLr,
+        output_activation: OutputActivation::Tanh,
+        normalize: false,
+        kernel: UpdateKernel::Auto,
+    };
+    let coefficients = host
+        .layers
+        .iter()
+        .zip(&host.coefficients)
+        .map(|(&(o, i), c)| Tensor::from_data(TensorData::new(c.clone(), [p, 5, o, i]), &device))
+        .collect();
+    let weights = PlasticNetwork::weights_from_host(&config, host.weights.clone(), &device);
+    let mut net = PlasticNetwork::new(config, coefficients, weights);
+    let x = Tensor::<2>::ones([p, 3], &device);
+    net.step(x.clone());
+    let after_one = to_vec(net.weights()[0].clone());
+    assert_ne!(after_one, host.weights[0], "a plastic step changes the weights");
+    net.set_plastic(false);
+    net.step(x.clone());
+    assert_eq!(to_vec(net.weights()[0].clone()), after_one, "frozen");
+    net.set_weights(0, Tensor::zeros([p, 4, 3], &device));
+    assert!(to_vec(net.weights()[0].clone()).iter().all(|v| *v == 0.0));
+}
