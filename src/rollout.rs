@@ -141,7 +141,7 @@ impl Chunking {
         }
         // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3).
         let bytes_per_agent = 4 * (5 * synapses + genome_len);
-        (24 * 1024 * 1024 / bytes_per_agent.max(1)).clamp(8, population.max(1)).min(population)
+        (24 * 1024 * 1024 / bytes_per_agent.max(1)).max(8).min(population)
     }
 }
 
