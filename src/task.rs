@@ -69,7 +69,8 @@ pub struct Task {
     pub name: String,
     pub architecture: Architecture,
     pub protocol: Protocol,
-    /// The reference normalises weights for CarRacing only.
+    /// The reference normalises weights for every env that is not a Bullet env (CarRacing,
+    /// CartPole); Ant weights grow unbounded.
     pub default_normalize: bool,
     pub variants: Vec<EnvVariant>,
 }
@@ -80,7 +81,9 @@ impl Task {
             name: "cartpole".into(),
             architecture: Architecture::cartpole(),
             protocol: Protocol::cartpole(),
-            default_normalize: false,
+            // Not a Bullet env, so the reference normalises; without it the N(0,1) rules blow
+            // the weights up within a few steps and ES finds no gradient.
+            default_normalize: true,
             variants: vec![EnvVariant {
                 name: "cartpole".into(),
                 factory: Arc::new(|| Box::new(CartPole::new()) as Box<dyn Env>),
