@@ -30,11 +30,18 @@ fn bench(task: &str, rule: &str, population: usize, generations: u64) {
     for g in 0..generations {
         let start = Instant::now();
         let pop = es.ask();
-        let eval = evaluate(&task_def, &spec, &pop, Chunking { chunk: 0 }, stream_seed(3, g, 1));
+        let eval = evaluate(
+            &task_def,
+            &spec,
+            &pop,
+            Chunking { chunk: 0 },
+            stream_seed(3, g, 1),
+        );
         es.tell(&eval.fitness).unwrap();
         let wall = start.elapsed().as_secs_f64();
         let per_episode = wall / (population * task_def.variants.len()) as f64;
-        let steps_per_episode = eval.env_steps as f64 / (population * task_def.variants.len()) as f64;
+        let steps_per_episode =
+            eval.env_steps as f64 / (population * task_def.variants.len()) as f64;
         println!(
             "{task:<10} {rule:<8} P={population:<4} gen {g}: {wall:>7.3} s wall, {:>9.0} agent-steps/s, {steps_per_episode:>6.0} steps/episode, {:>8.5} s per candidate-episode",
             eval.env_steps as f64 / wall,
@@ -42,7 +49,10 @@ fn bench(task: &str, rule: &str, population: usize, generations: u64) {
         );
         if task == "ant" {
             let reference = REFERENCE_ANT_SECONDS_PER_EPISODE * steps_per_episode / 270.0;
-            println!("           reference at this episode length: {reference:.3} s per candidate-episode -> {:.1}x", reference / per_episode);
+            println!(
+                "           reference at this episode length: {reference:.3} s per candidate-episode -> {:.1}x",
+                reference / per_episode
+            );
         }
     }
 }

@@ -42,7 +42,11 @@ fn triad_gbs() -> f64 {
 }
 
 fn host(n: usize, bound: f32, seed: u64) -> Vec<f32> {
-    WeightInit::Uni.sample(1, 1, n, seed).iter().map(|v| v * bound * 10.0).collect()
+    WeightInit::Uni
+        .sample(1, 1, n, seed)
+        .iter()
+        .map(|v| v * bound * 10.0)
+        .collect()
 }
 
 struct Net {
@@ -63,21 +67,43 @@ fn build(arch: &Architecture, p: usize, kernel: UpdateKernel, device: &Device) -
     let coefficients = config
         .layer_shapes()
         .iter()
-        .map(|&(o, i)| Tensor::from_data(TensorData::new(host(p * 5 * o * i, 0.1, 1), [p, 5, o, i]), device))
+        .map(|&(o, i)| {
+            Tensor::from_data(
+                TensorData::new(host(p * 5 * o * i, 0.1, 1), [p, 5, o, i]),
+                device,
+            )
+        })
         .collect();
     let weights = config
         .layer_shapes()
         .iter()
-        .map(|&(o, i)| Tensor::from_data(TensorData::new(host(p * o * i, 0.1, 2), [p, o, i]), device))
+        .map(|&(o, i)| {
+            Tensor::from_data(TensorData::new(host(p * o * i, 0.1, 2), [p, o, i]), device)
+        })
         .collect();
     let conv = arch.conv.map(|c| {
-        ConvFrontEnd::new(c, Tensor::from_data(TensorData::new(host(p * c.params(), 0.3, 3), [p, c.params()]), device))
+        ConvFrontEnd::new(
+            c,
+            Tensor::from_data(
+                TensorData::new(host(p * c.params(), 0.3, 3), [p, c.params()]),
+                device,
+            ),
+        )
     });
     let image = arch.conv.map(|c| {
         let n = p * 3 * c.input_size * c.input_size;
-        Tensor::from_data(TensorData::new(host(n, 1.0, 4), [p, 3, c.input_size, c.input_size]), device)
+        Tensor::from_data(
+            TensorData::new(host(n, 1.0, 4), [p, 3, c.input_size, c.input_size]),
+            device,
+        )
     });
-    let input = Tensor::from_data(TensorData::new(host(p * arch.layer_sizes[0], 1.0, 5), [p, arch.layer_sizes[0]]), device);
+    let input = Tensor::from_data(
+        TensorData::new(
+            host(p * arch.layer_sizes[0], 1.0, 5),
+            [p, arch.layer_sizes[0]],
+        ),
+        device,
+    );
     Net {
         net: PlasticNetwork::new(config, coefficients, weights),
         conv,
@@ -115,7 +141,15 @@ fn hand_loop(p: usize, budget: Duration) -> f64 {
         .iter()
         .map(|&(o, i)| {
             let n = p * o * i;
-            (host(n, 0.1, 1), host(n, 0.1, 2), host(n, 0.1, 3), host(n, 0.1, 4), host(n, 0.1, 5), o, i)
+            (
+                host(n, 0.1, 1),
+                host(n, 0.1, 2),
+                host(n, 0.1, 3),
+                host(n, 0.1, 4),
+                host(n, 0.1, 5),
+                o,
+                i,
+            )
         })
         .collect();
     let pre = host(p * 128, 1.0, 6);
@@ -125,7 +159,18 @@ fn hand_loop(p: usize, budget: Duration) -> f64 {
     while start.elapsed() < budget || n < 5 {
         for (w, a, b, c, d, o, i) in layers.iter_mut() {
             let mut row_max = vec![0.0; p * *o];
-            hebbian::plastic::fused::update_rows(w, a, b, c, d, &pre[..p * *i], &post[..p * *o], &mut row_max, *o, *i);
+            hebbian::plastic::fused::update_rows(
+                w,
+                a,
+                b,
+                c,
+                d,
+                &pre[..p * *i],
+                &post[..p * *o],
+                &mut row_max,
+                *o,
+                *i,
+            );
         }
         n += 1;
     }
@@ -136,14 +181,23 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 300 } else { 1500 });
     let triad = triad_gbs();
-    println!("memory bandwidth (STREAM triad, {} threads): {triad:.1} GB/s", rayon::current_num_threads());
+    println!(
+        "memory bandwidth (STREAM triad, {} threads): {triad:.1} GB/s",
+        rayon::current_num_threads()
+    );
     let ant = Architecture::ant();
     let synapses: usize = ant.layer_shapes().iter().map(|(o, i)| o * i).sum();
     let bytes_per_step = (7 * 4 * synapses) as f64;
     let limit = triad * 1e9 / bytes_per_step;
-    println!("Ant update bandwidth limit: {limit:.0} agent-steps/s ({:.0} KB per agent-step)\n", bytes_per_step / 1e3);
+    println!(
+        "Ant update bandwidth limit: {limit:.0} agent-steps/s ({:.0} KB per agent-step)\n",
+        bytes_per_step / 1e3
+    );
 
-    println!("{:<8} {:<10} {:<7} {:>6} {:>14} {:>9} {:>9}", "net", "backend", "kernel", "P", "agent-steps/s", "%triad", "x numpy");
+    println!(
+        "{:<8} {:<10} {:<7} {:>6} {:>14} {:>9} {:>9}",
+        "net", "backend", "kernel", "P", "agent-steps/s", "%triad", "x numpy"
+    );
     for name in hebbian::device::compiled_backends() {
         let device = hebbian::device_from_name(name).unwrap();
         let gpu = !hebbian::device::is_cpu(&device);
@@ -151,14 +205,26 @@ fn main() {
             if kernel == UpdateKernel::Fused && !hebbian::plastic::fused::supported(&device) {
                 continue;
             }
-            let ps: &[usize] = if gpu { &[1, 64, 1024] } else { &[1, 64, 1024, 4096] };
+            let ps: &[usize] = if gpu {
+                &[1, 64, 1024]
+            } else {
+                &[1, 64, 1024, 4096]
+            };
             for &p in ps {
                 let mut net = build(&ant, p, kernel, &device);
                 let rate = measure(&mut net, p, budget);
                 let pct = 100.0 * rate * bytes_per_step / (triad * 1e9);
                 println!(
                     "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>8.0}% {:>9.2}",
-                    "ant", name, format!("{kernel:?}").to_lowercase().replace("tensorops", "ops"), p, rate, pct, rate / NUMPY_ANCHOR
+                    "ant",
+                    name,
+                    format!("{kernel:?}")
+                        .to_lowercase()
+                        .replace("tensorops", "ops"),
+                    p,
+                    rate,
+                    pct,
+                    rate / NUMPY_ANCHOR
                 );
             }
             let car = Architecture::car_racing();
@@ -168,7 +234,15 @@ fn main() {
                 let rate = measure(&mut net, p, budget);
                 println!(
                     "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>9} {:>9}",
-                    "car", name, format!("{kernel:?}").to_lowercase().replace("tensorops", "ops"), p, rate, "-", "-"
+                    "car",
+                    name,
+                    format!("{kernel:?}")
+                        .to_lowercase()
+                        .replace("tensorops", "ops"),
+                    p,
+                    rate,
+                    "-",
+                    "-"
                 );
             }
         }
@@ -176,6 +250,8 @@ fn main() {
     for p in [1024, 4096] {
         let rate = hand_loop(p, budget);
         let pct = 100.0 * rate * (6 * 4 * synapses) as f64 / (triad * 1e9);
-        println!("hand loop (update only, no burn) P={p}: {rate:.0} agent-steps/s, {pct:.0}% of triad (6 arrays)");
+        println!(
+            "hand loop (update only, no burn) P={p}: {rate:.0} agent-steps/s, {pct:.0}% of triad (6 arrays)"
+        );
     }
 }

@@ -110,7 +110,10 @@ mod tests {
         let car_static = Architecture::car_racing().counts(None);
         assert_eq!((car_static.coefficients, car_static.evolved), (0, 92_690));
         let ant = Architecture::ant().counts(Some(Rule::AbcdLr));
-        assert_eq!((ant.mlp_weights, ant.coefficients, ant.evolved), (12_288, 61_440, 61_440));
+        assert_eq!(
+            (ant.mlp_weights, ant.coefficients, ant.evolved),
+            (12_288, 61_440, 61_440)
+        );
         assert_eq!(Architecture::ant().counts(None).evolved, 12_288);
     }
 }

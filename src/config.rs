@@ -118,12 +118,11 @@ impl Config {
         for assignment in overrides {
             apply_override(&mut value, assignment)?;
         }
-        let config: Config = Config::deserialize(toml::Value::Table(value)).map_err(|e| {
-            ConfigError::Invalid {
+        let config: Config =
+            Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Invalid {
                 path: origin.to_string(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: origin.to_string(),
             message,
@@ -142,8 +141,10 @@ impl Config {
         if self.generations == 0 {
             return Err("key `generations`: must be at least 1".into());
         }
-        self.rule().map_err(|e| format!("key `network.rule`: {e}"))?;
-        Task::by_name(&self.task.name, &self.task.variants).map_err(|e| format!("key `task`: {e}"))?;
+        self.rule()
+            .map_err(|e| format!("key `network.rule`: {e}"))?;
+        Task::by_name(&self.task.name, &self.task.variants)
+            .map_err(|e| format!("key `task`: {e}"))?;
         crate::device::device_from_name(&self.run.device)
             .map_err(|e| format!("key `run.device`: {e}"))?;
         let es = &self.es;
@@ -158,7 +159,10 @@ impl Config {
             }
         }
         if !(es.l2_penalty.is_finite() && es.l2_penalty >= 0.0) {
-            return Err(format!("key `es.l2_penalty`: must be >= 0, got {}", es.l2_penalty));
+            return Err(format!(
+                "key `es.l2_penalty`: must be >= 0, got {}",
+                es.l2_penalty
+            ));
         }
         if self.network.init == WeightInit::Coevolve && self.rule()?.is_none() {
             return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
@@ -253,7 +257,12 @@ mod tests {
 
     #[test]
     fn quick_start_parses_and_overrides_apply() {
-        let c = Config::parse(QUICK_START, "q", &["generations=5".into(), "es.sigma=0.05".into()]).unwrap();
+        let c = Config::parse(
+            QUICK_START,
+            "q",
+            &["generations=5".into(), "es.sigma=0.05".into()],
+        )
+        .unwrap();
         assert_eq!(c.generations, 5);
         assert_eq!(c.es.sigma, 0.05);
     }
@@ -267,7 +276,8 @@ mod tests {
         assert!(err.to_string().contains("population"), "{err}");
         let err = Config::parse(QUICK_START, "exp.toml", &["population=31".into()]).unwrap_err();
         assert!(err.to_string().contains("even"), "{err}");
-        let err = Config::parse(QUICK_START, "exp.toml", &["network.rule=ABCDE".into()]).unwrap_err();
+        let err =
+            Config::parse(QUICK_START, "exp.toml", &["network.rule=ABCDE".into()]).unwrap_err();
         assert!(err.to_string().contains("network.rule"), "{err}");
         let err = Config::parse("seed = 1\n[[", "broken.toml", &[]).unwrap_err();
         assert!(err.to_string().contains("broken.toml"), "{err}");

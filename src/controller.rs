@@ -23,8 +23,10 @@ pub struct ControllerSpec {
 
 impl ControllerSpec {
     pub fn layout(&self) -> GenomeLayout {
-        self.architecture
-            .genome(self.rule, self.init == WeightInit::Coevolve && self.rule.is_some())
+        self.architecture.genome(
+            self.rule,
+            self.init == WeightInit::Coevolve && self.rule.is_some(),
+        )
     }
 
     fn plastic_config(&self, rule: Rule) -> PlasticConfig {
@@ -73,7 +75,11 @@ impl Controller {
                     Some(w) => w,
                     None => initial_weights(&config, spec.init, p, init_seed, &device),
                 };
-                Network::Hebbian(PlasticNetwork::new(config, layout.coefficients(genomes), weights))
+                Network::Hebbian(PlasticNetwork::new(
+                    config,
+                    layout.coefficients(genomes),
+                    weights,
+                ))
             }
             None => Network::Static(StaticNetwork::new(
                 layout
@@ -136,7 +142,14 @@ fn initial_weights(
         .layer_shapes()
         .iter()
         .enumerate()
-        .map(|(l, &(o, i))| init.sample(population, o, i, crate::es::stream_seed(seed, l as u64, 0x1417)))
+        .map(|(l, &(o, i))| {
+            init.sample(
+                population,
+                o,
+                i,
+                crate::es::stream_seed(seed, l as u64, 0x1417),
+            )
+        })
         .collect();
     PlasticNetwork::weights_from_host(config, host, device)
 }

@@ -6,7 +6,8 @@
 use burn::tensor::Device;
 
 /// Backend names accepted by `--device`, with the Cargo feature each needs.
-pub const BACKENDS: [(&str, &str); 3] = [("flex", "flex"), ("ndarray", "ndarray"), ("wgpu", "wgpu")];
+pub const BACKENDS: [(&str, &str); 3] =
+    [("flex", "flex"), ("ndarray", "ndarray"), ("wgpu", "wgpu")];
 
 /// Why a device name could not be turned into a device.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -177,7 +177,11 @@ impl OpenEs {
     }
 
     pub fn centre_host(&self) -> Vec<f32> {
-        self.centre.clone().into_data().try_into_vec::<f32>().expect("f32 centre")
+        self.centre
+            .clone()
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("f32 centre")
     }
 
     pub fn state(&self) -> EsState {
@@ -195,7 +199,10 @@ impl OpenEs {
         let half = self.population / 2;
         let d = self.dimension();
         let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, self.generation, 0x0E5));
-        let noise: Vec<f32> = StandardNormal.sample_iter(&mut rng).take(half * d).collect();
+        let noise: Vec<f32> = StandardNormal
+            .sample_iter(&mut rng)
+            .take(half * d)
+            .collect();
         Tensor::from_data(TensorData::new(noise, [half, d]), &self.centre.device())
     }
 
@@ -203,7 +210,8 @@ impl OpenEs {
     pub fn ask(&mut self) -> Tensor<2> {
         let half = self.half_noise();
         let [h, d] = half.dims();
-        let mirrored = Tensor::stack::<3>(vec![half.clone(), half.clone().neg()], 1).reshape([2 * h, d]);
+        let mirrored =
+            Tensor::stack::<3>(vec![half.clone(), half.clone().neg()], 1).reshape([2 * h, d]);
         let population = self.centre.clone().reshape([1, d]) + mirrored.clone() * self.sigma;
         self.pending = Some((half, population.clone()));
         population
@@ -241,7 +249,12 @@ impl OpenEs {
         let scale_after = self.learning_rate / (p * self.sigma);
         let scale = self.element_scales(d, scale_now, scale_after, &device);
         let step = direction * scale;
-        let step_norm = step.clone().powf_scalar(2.0).sum().into_scalar::<f32>().sqrt();
+        let step_norm = step
+            .clone()
+            .powf_scalar(2.0)
+            .sum()
+            .into_scalar::<f32>()
+            .sqrt();
         self.centre = self.centre.clone() + step;
         self.generation += 1;
         Ok(TellReport {
@@ -332,14 +345,23 @@ mod tests {
         let s = centred_standardised_ranks(&f).unwrap();
         let max = s.iter().cloned().fold(f32::MIN, f32::max);
         let min = s.iter().cloned().fold(f32::MAX, f32::min);
-        assert!((max - 1.723).abs() < 1e-3 && (min + 1.723).abs() < 1e-3, "{min} {max}");
-        let best = f.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        assert!(
+            (max - 1.723).abs() < 1e-3 && (min + 1.723).abs() < 1e-3,
+            "{min} {max}"
+        );
+        let best = f
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         assert_eq!(s[best], max);
     }
 
     #[test]
     fn non_finite_fitness_ranks_last() {
-        let s = centred_standardised_ranks(&[1.0, f32::NAN, 3.0, f32::INFINITY, -5.0, 2.0]).unwrap();
+        let s =
+            centred_standardised_ranks(&[1.0, f32::NAN, 3.0, f32::INFINITY, -5.0, 2.0]).unwrap();
         let min = s.iter().cloned().fold(f32::MAX, f32::min);
         assert!(s[1] <= s[4] && s[3] <= s[4], "{s:?}");
         assert!(s[1] == min || s[3] == min);
@@ -361,7 +383,11 @@ mod tests {
             es.ask();
             es.tell(&[1.0, 0.0]).unwrap();
         }
-        assert!((es.learning_rate() - 0.0445).abs() < 5e-4, "{}", es.learning_rate());
+        assert!(
+            (es.learning_rate() - 0.0445).abs() < 5e-4,
+            "{}",
+            es.learning_rate()
+        );
         assert!((es.sigma() - 0.0741).abs() < 5e-4, "{}", es.sigma());
     }
 
@@ -369,7 +395,9 @@ mod tests {
     fn odd_or_empty_population_is_refused() {
         let device = crate::device::default_cpu();
         for p in [0, 3] {
-            let err = OpenEs::new(EsConfig::default(), p, vec![0.0], 1, &device).err().unwrap();
+            let err = OpenEs::new(EsConfig::default(), p, vec![0.0], 1, &device)
+                .err()
+                .unwrap();
             assert_eq!(err, EsError::BadPopulation(p));
         }
     }
@@ -383,7 +411,12 @@ mod tests {
             ..EsConfig::default()
         };
         let mut es = OpenEs::new(config, 40, vec![0.0; 20], 3, &device).unwrap();
-        let dist = |c: &[f32]| c.iter().zip(&target).map(|(a, b)| (a - b).powi(2)).sum::<f32>();
+        let dist = |c: &[f32]| {
+            c.iter()
+                .zip(&target)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f32>()
+        };
         let start = dist(&es.centre_host());
         for g in 0..150 {
             let pop = es.ask().into_data().try_into_vec::<f32>().unwrap();

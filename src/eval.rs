@@ -45,19 +45,34 @@ pub fn evaluate_model(
 ) -> anyhow::Result<EvalReport> {
     anyhow::ensure!(rollouts > 0, "--rollouts must be at least 1");
     let header = read_model_header(path)?;
-    let mut config = Config::parse(&header.config, &format!("{} (embedded config)", path.display()), &[])?;
+    let mut config = Config::parse(
+        &header.config,
+        &format!("{} (embedded config)", path.display()),
+        &[],
+    )?;
     if let Some(d) = device_name {
         config.run.device = d.to_string();
     }
     let device = crate::device::device_from_name(&config.run.device)?;
-    let task = crate::task::Task::for_evaluation(&config.task.name, variants).map_err(anyhow::Error::msg)?;
+    let task = crate::task::Task::for_evaluation(&config.task.name, variants)
+        .map_err(anyhow::Error::msg)?;
     let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
     let layout = spec.layout();
     let model = load_model(path, &layout, &task.name, &rule_name(&spec))?;
     let d = layout.len();
-    let genomes: Vec<f32> = (0..rollouts).flat_map(|_| model.genome.iter().copied()).collect();
+    let genomes: Vec<f32> = (0..rollouts)
+        .flat_map(|_| model.genome.iter().copied())
+        .collect();
     let population = Tensor::<2>::from_data(TensorData::new(genomes, [rollouts, d]), &device);
-    let eval = evaluate(&task, &spec, &population, Chunking { chunk: config.run.chunk }, seed);
+    let eval = evaluate(
+        &task,
+        &spec,
+        &population,
+        Chunking {
+            chunk: config.run.chunk,
+        },
+        seed,
+    );
     let variants = task
         .variants
         .iter()

@@ -61,7 +61,10 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
 
 fn read_f32(path: &Path, view: &TensorView<'_>, name: &str) -> Result<Vec<f32>, FileError> {
     if view.dtype() != Dtype::F32 {
-        return Err(content(path, format!("tensor `{name}` is {:?}, expected F32", view.dtype())));
+        return Err(content(
+            path,
+            format!("tensor `{name}` is {:?}, expected F32", view.dtype()),
+        ));
     }
     Ok(view
         .data()
@@ -108,9 +111,17 @@ fn load(path: &Path, format: &str) -> Result<Loaded, FileError> {
     match metadata.get("format").map(String::as_str) {
         Some(f) if f == format => {}
         Some(other) => {
-            return Err(content(path, format!("is a `{other}` file, expected a `{format}` file")));
+            return Err(content(
+                path,
+                format!("is a `{other}` file, expected a `{format}` file"),
+            ));
         }
-        None => return Err(content(path, format!("has no `format` header; not a {format} file"))),
+        None => {
+            return Err(content(
+                path,
+                format!("has no `format` header; not a {format} file"),
+            ));
+        }
     }
     Ok(Loaded { bytes, metadata })
 }
@@ -121,7 +132,11 @@ fn meta<'a>(path: &Path, m: &'a HashMap<String, String>, key: &str) -> Result<&'
         .ok_or_else(|| content(path, format!("header lacks `{key}`")))
 }
 
-fn parse_meta<T: std::str::FromStr>(path: &Path, m: &HashMap<String, String>, key: &str) -> Result<T, FileError> {
+fn parse_meta<T: std::str::FromStr>(
+    path: &Path,
+    m: &HashMap<String, String>,
+    key: &str,
+) -> Result<T, FileError> {
     meta(path, m, key)?
         .parse()
         .map_err(|_| content(path, format!("header `{key}` is not a valid value")))
@@ -196,13 +211,24 @@ pub fn read_model_header(path: &Path) -> Result<ModelHeader, FileError> {
 }
 
 /// Loads a model for a given layout, checking the task and rule it was trained for.
-pub fn load_model(path: &Path, layout: &GenomeLayout, task: &str, rule: &str) -> Result<Model, FileError> {
+pub fn load_model(
+    path: &Path,
+    layout: &GenomeLayout,
+    task: &str,
+    rule: &str,
+) -> Result<Model, FileError> {
     let header = read_model_header(path)?;
     if header.task != task {
-        return Err(content(path, format!("model is for task `{}`, not `{task}`", header.task)));
+        return Err(content(
+            path,
+            format!("model is for task `{}`, not `{task}`", header.task),
+        ));
     }
     if header.rule != rule {
-        return Err(content(path, format!("model uses rule `{}`, not `{rule}`", header.rule)));
+        return Err(content(
+            path,
+            format!("model uses rule `{}`, not `{rule}`", header.rule),
+        ));
     }
     let l = load(path, MODEL_FORMAT)?;
     let st = SafeTensors::deserialize(&l.bytes).expect("checked by load");
@@ -215,7 +241,11 @@ pub fn load_model(path: &Path, layout: &GenomeLayout, task: &str, rule: &str) ->
         if view.shape() != s.shape.as_slice() {
             return Err(content(
                 path,
-                format!("tensor `{name}` has shape {:?}, expected {:?}", view.shape(), s.shape),
+                format!(
+                    "tensor `{name}` has shape {:?}, expected {:?}",
+                    view.shape(),
+                    s.shape
+                ),
             ));
         }
         genome[s.offset..s.offset + s.len()].copy_from_slice(&read_f32(path, &view, &name)?);
@@ -224,8 +254,17 @@ pub fn load_model(path: &Path, layout: &GenomeLayout, task: &str, rule: &str) ->
 }
 
 /// Saves the ES state, with the task/rule/genome length it belongs to.
-pub fn save_checkpoint(path: &Path, state: &EsState, task: &str, rule: &str) -> Result<(), FileError> {
-    let tensors = vec![("centre".to_string(), vec![state.centre.len()], f32_bytes(&state.centre))];
+pub fn save_checkpoint(
+    path: &Path,
+    state: &EsState,
+    task: &str,
+    rule: &str,
+) -> Result<(), FileError> {
+    let tensors = vec![(
+        "centre".to_string(),
+        vec![state.centre.len()],
+        f32_bytes(&state.centre),
+    )];
     let metadata = HashMap::from([
         ("format".to_string(), CHECKPOINT_FORMAT.to_string()),
         ("version".to_string(), VERSION.to_string()),
@@ -240,12 +279,20 @@ pub fn save_checkpoint(path: &Path, state: &EsState, task: &str, rule: &str) -> 
 }
 
 /// Loads an ES state, checking it belongs to this task, rule and genome length.
-pub fn load_checkpoint(path: &Path, task: &str, rule: &str, genome_len: usize) -> Result<EsState, FileError> {
+pub fn load_checkpoint(
+    path: &Path,
+    task: &str,
+    rule: &str,
+    genome_len: usize,
+) -> Result<EsState, FileError> {
     let l = load(path, CHECKPOINT_FORMAT)?;
     for (key, want) in [("task", task), ("rule", rule)] {
         let got = meta(path, &l.metadata, key)?;
         if got != want {
-            return Err(content(path, format!("checkpoint is for {key} `{got}`, not `{want}`")));
+            return Err(content(
+                path,
+                format!("checkpoint is for {key} `{got}`, not `{want}`"),
+            ));
         }
     }
     let st = SafeTensors::deserialize(&l.bytes).expect("checked by load");

@@ -76,12 +76,19 @@ impl GenomeLayout {
         let segments = parts
             .into_iter()
             .map(|(kind, shape)| {
-                let s = Segment { kind, offset, shape };
+                let s = Segment {
+                    kind,
+                    offset,
+                    shape,
+                };
                 offset += s.len();
                 s
             })
             .collect();
-        Self { segments, len: offset }
+        Self {
+            segments,
+            len: offset,
+        }
     }
 
     /// A Hebbian network: `layer_shapes` are `(out, in)` per plastic layer.
@@ -145,14 +152,21 @@ impl GenomeLayout {
 
     /// Total numbers per agent in segments matching `pred`.
     pub fn count(&self, pred: impl Fn(SegmentKind) -> bool) -> usize {
-        self.segments.iter().filter(|s| pred(s.kind)).map(Segment::len).sum()
+        self.segments
+            .iter()
+            .filter(|s| pred(s.kind))
+            .map(Segment::len)
+            .sum()
     }
 
     fn slice<const D: usize>(&self, population: &Tensor<2>, s: &Segment) -> Tensor<D> {
         let [p, _] = population.dims();
         let mut shape = [p; D];
         shape[1..].copy_from_slice(&s.shape);
-        population.clone().narrow(1, s.offset, s.len()).reshape(shape)
+        population
+            .clone()
+            .narrow(1, s.offset, s.len())
+            .reshape(shape)
     }
 
     /// Coefficients of every plastic layer, `[P, K, out, in]`.
@@ -256,7 +270,8 @@ impl GenomeLayout {
             for pre in 0..i {
                 for post in 0..o {
                     for c in 0..k {
-                        genome[s.offset + c * o * i + post * i + pre] = *next.next().expect("sized");
+                        genome[s.offset + c * o * i + post * i + pre] =
+                            *next.next().expect("sized");
                     }
                 }
             }
@@ -272,7 +287,11 @@ impl GenomeLayout {
 }
 
 /// Uploads host genomes `[P, D]` (row-major) to a device.
-pub fn population_tensor(data: Vec<f32>, population: usize, device: &burn::tensor::Device) -> Tensor<2> {
+pub fn population_tensor(
+    data: Vec<f32>,
+    population: usize,
+    device: &burn::tensor::Device,
+) -> Tensor<2> {
     let d = data.len() / population.max(1);
     Tensor::from_data(TensorData::new(data, [population, d]), device)
 }
@@ -299,8 +318,14 @@ mod tests {
 
     #[test]
     fn ant_and_static_lengths() {
-        assert_eq!(GenomeLayout::hebbian(Rule::AbcdLr, &ANT, None, false).len(), 61_440);
+        assert_eq!(
+            GenomeLayout::hebbian(Rule::AbcdLr, &ANT, None, false).len(),
+            61_440
+        );
         assert_eq!(GenomeLayout::static_weights(&ANT, None).len(), 12_288);
-        assert_eq!(GenomeLayout::hebbian(Rule::A, &ANT, None, true).len(), 2 * 12_288);
+        assert_eq!(
+            GenomeLayout::hebbian(Rule::A, &ANT, None, true).len(),
+            2 * 12_288
+        );
     }
 }

@@ -13,7 +13,11 @@ use hebbian::train::{TrainOptions, resume, train};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "hebbian", version, about = "Evolve synapse-specific Hebbian learning rules")]
+#[command(
+    name = "hebbian",
+    version,
+    about = "Evolve synapse-specific Hebbian learning rules"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,9 +92,17 @@ fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
     let c = arch.counts(rule);
     let kind = rule.map_or("static weights".to_string(), |r| format!("Hebbian {r}"));
     println!("task: {task} ({kind})");
-    let front = if arch.conv.is_some() { " after the conv front end" } else { "" };
+    let front = if arch.conv.is_some() {
+        " after the conv front end"
+    } else {
+        ""
+    };
     println!("network: {:?}{front}", arch.layer_sizes);
-    let what = if rule.is_some() { "plastic" } else { "fully connected" };
+    let what = if rule.is_some() {
+        "plastic"
+    } else {
+        "fully connected"
+    };
     println!(
         "weights: {} = {} conv + {} {what}",
         c.total_weights(),
@@ -98,7 +110,11 @@ fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
         c.mlp_weights
     );
     if let Some(r) = rule {
-        println!("coefficients: {} ({} per synapse)", c.coefficients, r.coefficients_per_synapse());
+        println!(
+            "coefficients: {} ({} per synapse)",
+            c.coefficients,
+            r.coefficients_per_synapse()
+        );
     }
     println!("evolved numbers per candidate: {}", c.evolved);
     Ok(())
@@ -124,13 +140,20 @@ fn run_train(
         }
         let config = match config {
             Some(path) => Config::load(&path, &overrides)?,
-            None => Config::parse(hebbian::config::QUICK_START, "<built-in quick start>", &overrides)?,
+            None => Config::parse(
+                hebbian::config::QUICK_START,
+                "<built-in quick start>",
+                &overrides,
+            )?,
         };
         let out = out.unwrap_or_else(|| {
             let secs = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            PathBuf::from(format!("runs/{}-{}-{secs}", config.task.name, config.network.rule))
+            PathBuf::from(format!(
+                "runs/{}-{}-{secs}",
+                config.task.name, config.network.rule
+            ))
         });
         println!("run folder: {}", out.display());
         train(config, &out, &options)?
@@ -138,11 +161,18 @@ fn run_train(
     if let (Some(first), Some(last)) = (summary.history.first(), summary.history.last()) {
         println!(
             "generation {}: mean fitness {:.2} (max {:.2}); generation {}: mean {:.2} (max {:.2})",
-            first.generation, first.mean_fitness, first.max_fitness,
-            last.generation, last.mean_fitness, last.max_fitness
+            first.generation,
+            first.mean_fitness,
+            first.max_fitness,
+            last.generation,
+            last.mean_fitness,
+            last.max_fitness
         );
     }
-    println!("model: {}", summary.run_dir.join(hebbian::train::MODEL_FILE).display());
+    println!(
+        "model: {}",
+        summary.run_dir.join(hebbian::train::MODEL_FILE).display()
+    );
     Ok(())
 }
 
@@ -154,7 +184,8 @@ fn run_eval(
     variants: Vec<String>,
     json: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let report = hebbian::eval::evaluate_model(&model, rollouts, seed, device.as_deref(), &variants)?;
+    let report =
+        hebbian::eval::evaluate_model(&model, rollouts, seed, device.as_deref(), &variants)?;
     println!(
         "{} ({} {}, generation {}), {} rollouts, seed {}:",
         report.model, report.task, report.rule, report.generation, report.rollouts, report.seed
@@ -182,13 +213,27 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train { config, overrides, device, out, resume, quiet } => {
-            run_train(config, overrides, device, out, resume, quiet)
-        }
-        Command::Eval { model, rollouts, seed, device, variants, json } => {
-            run_eval(model, rollouts, seed, device, variants, json)
-        }
-        Command::Info { task, rule, static_weights } => info(&task, rule, static_weights),
+        Command::Train {
+            config,
+            overrides,
+            device,
+            out,
+            resume,
+            quiet,
+        } => run_train(config, overrides, device, out, resume, quiet),
+        Command::Eval {
+            model,
+            rollouts,
+            seed,
+            device,
+            variants,
+            json,
+        } => run_eval(model, rollouts, seed, device, variants, json),
+        Command::Info {
+            task,
+            rule,
+            static_weights,
+        } => info(&task, rule, static_weights),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

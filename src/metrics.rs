@@ -27,7 +27,11 @@ pub struct GenerationMetrics {
 
 /// Mean, max, min and population std over the finite values, and how many were not finite.
 pub fn summarize(fitness: &[f32]) -> (f32, f32, f32, f32, usize) {
-    let finite: Vec<f64> = fitness.iter().filter(|f| f.is_finite()).map(|&f| f as f64).collect();
+    let finite: Vec<f64> = fitness
+        .iter()
+        .filter(|f| f.is_finite())
+        .map(|&f| f as f64)
+        .collect();
     let non_finite = fitness.len() - finite.len();
     if finite.is_empty() {
         return (f32::NAN, f32::NAN, f32::NAN, f32::NAN, non_finite);
@@ -42,8 +46,15 @@ pub fn summarize(fitness: &[f32]) -> (f32, f32, f32, f32, usize) {
 
 /// Appends one line and flushes it to disk.
 pub fn append(path: &Path, m: &GenerationMetrics) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(f, "{}", serde_json::to_string(m).expect("metrics serialise"))?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(
+        f,
+        "{}",
+        serde_json::to_string(m).expect("metrics serialise")
+    )?;
     f.sync_data()
 }
 
@@ -57,7 +68,9 @@ pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1)))
+        .map(|(n, l)| {
+            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))
+        })
         .collect()
 }
 
@@ -81,11 +94,18 @@ pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let pts: Vec<&GenerationMetrics> = history.iter().filter(|m| m.mean_fitness.is_finite()).collect();
+    let pts: Vec<&GenerationMetrics> = history
+        .iter()
+        .filter(|m| m.mean_fitness.is_finite())
+        .collect();
     let (lo, hi) = pts.iter().fold((f32::MAX, f32::MIN), |(lo, hi), m| {
         (lo.min(m.min_fitness), hi.max(m.max_fitness))
     });
-    let (lo, hi) = if pts.is_empty() { (0.0, 1.0) } else { (lo, hi.max(lo + 1e-3)) };
+    let (lo, hi) = if pts.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (lo, hi.max(lo + 1e-3))
+    };
     let pad = 0.05 * (hi - lo);
     let last = history.last().map_or(1, |m| m.generation + 1).max(1);
     let mut chart = ChartBuilder::on(&root)
@@ -105,18 +125,27 @@ pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(
         .draw_series(pts.iter().map(|m| {
             let band = RGBColor(180, 200, 240).mix(0.5);
             Rectangle::new(
-                [(m.generation, m.min_fitness), (m.generation + 1, m.max_fitness)],
+                [
+                    (m.generation, m.min_fitness),
+                    (m.generation + 1, m.max_fitness),
+                ],
                 band.filled(),
             )
         }))
         .map_err(|e| err(&e))?;
     chart
-        .draw_series(LineSeries::new(pts.iter().map(|m| (m.generation, m.max_fitness)), &RED))
+        .draw_series(LineSeries::new(
+            pts.iter().map(|m| (m.generation, m.max_fitness)),
+            &RED,
+        ))
         .map_err(|e| err(&e))?
         .label("max")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart
-        .draw_series(LineSeries::new(pts.iter().map(|m| (m.generation, m.mean_fitness)), &BLUE))
+        .draw_series(LineSeries::new(
+            pts.iter().map(|m| (m.generation, m.mean_fitness)),
+            &BLUE,
+        ))
         .map_err(|e| err(&e))?
         .label("mean")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));

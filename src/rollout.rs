@@ -73,7 +73,9 @@ pub fn run_episodes<E: Env>(
     let mut fitness = vec![0.0f32; p];
     let mut lengths = vec![0usize; p];
     let mut negative_streak = vec![0usize; p];
-    let policy_steps = protocol.max_env_steps.saturating_sub(protocol.burn_in_steps);
+    let policy_steps = protocol
+        .max_env_steps
+        .saturating_sub(protocol.burn_in_steps);
     for t in 0..policy_steps {
         hook.before_act(t, &mut controller);
         let input = Tensor::<2>::from_data(TensorData::new(observation, [p, obs_len]), &device);
@@ -95,7 +97,11 @@ pub fn run_episodes<E: Env>(
                 continue;
             }
             fitness[a] += s.reward;
-            negative_streak[a] = if s.reward < 0.0 { negative_streak[a] + 1 } else { 0 };
+            negative_streak[a] = if s.reward < 0.0 {
+                negative_streak[a] + 1
+            } else {
+                0
+            };
             let streak_over = protocol
                 .max_negative_streak
                 .is_some_and(|m| negative_streak[a] > m);
@@ -132,7 +138,13 @@ pub struct Chunking {
 
 impl Chunking {
     /// The chunk size for this population, network and device.
-    pub fn resolve(&self, population: usize, genome_len: usize, synapses: usize, device: &Device) -> usize {
+    pub fn resolve(
+        &self,
+        population: usize,
+        genome_len: usize,
+        synapses: usize,
+        device: &Device,
+    ) -> usize {
         if self.chunk > 0 {
             return self.chunk.min(population);
         }
@@ -141,7 +153,9 @@ impl Chunking {
         }
         // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3).
         let bytes_per_agent = 4 * (5 * synapses + genome_len);
-        (24 * 1024 * 1024 / bytes_per_agent.max(1)).max(8).min(population)
+        (24 * 1024 * 1024 / bytes_per_agent.max(1))
+            .max(8)
+            .min(population)
     }
 }
 
@@ -163,7 +177,12 @@ pub fn evaluate(
     seed: u64,
 ) -> Evaluation {
     let [p, d] = population.dims();
-    let synapses: usize = spec.architecture.layer_shapes().iter().map(|(o, i)| o * i).sum();
+    let synapses: usize = spec
+        .architecture
+        .layer_shapes()
+        .iter()
+        .map(|(o, i)| o * i)
+        .sum();
     let chunk = chunking.resolve(p, d, synapses, &population.device());
     let mut per_variant = Vec::with_capacity(task.variants.len());
     let mut env_steps = 0;

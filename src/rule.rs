@@ -102,11 +102,32 @@ impl Rule {
         };
         match self {
             Rule::A => none,
-            Rule::Ad => CoefficientSlots { d_in: Some(1), ..none },
-            Rule::AdLr => CoefficientSlots { d_in: Some(1), eta: Some(2), ..none },
-            Rule::Abc => CoefficientSlots { b: Some(1), c: Some(2), ..none },
-            Rule::AbcLr => CoefficientSlots { b: Some(1), c: Some(2), eta: Some(3), ..none },
-            Rule::Abcd => CoefficientSlots { b: Some(1), c: Some(2), d_in: Some(3), ..none },
+            Rule::Ad => CoefficientSlots {
+                d_in: Some(1),
+                ..none
+            },
+            Rule::AdLr => CoefficientSlots {
+                d_in: Some(1),
+                eta: Some(2),
+                ..none
+            },
+            Rule::Abc => CoefficientSlots {
+                b: Some(1),
+                c: Some(2),
+                ..none
+            },
+            Rule::AbcLr => CoefficientSlots {
+                b: Some(1),
+                c: Some(2),
+                eta: Some(3),
+                ..none
+            },
+            Rule::Abcd => CoefficientSlots {
+                b: Some(1),
+                c: Some(2),
+                d_in: Some(3),
+                ..none
+            },
             Rule::AbcdLr => CoefficientSlots {
                 b: Some(1),
                 c: Some(2),
@@ -147,7 +168,11 @@ impl Rule {
     /// Folds per-synapse coefficients `[P, K, out, in]` into the four arrays of the general form.
     pub fn fold(self, coefficients: Tensor<4>) -> FoldedCoefficients {
         let [p, k, out, inp] = coefficients.dims();
-        assert_eq!(k, self.coefficients_per_synapse(), "coefficient count for rule {self}");
+        assert_eq!(
+            k,
+            self.coefficients_per_synapse(),
+            "coefficient count for rule {self}"
+        );
         let slot = |i: usize| coefficients.clone().narrow(1, i, 1).reshape([p, out, inp]);
         let s = self.slots();
         let zeros = || Tensor::<3>::zeros([p, out, inp], &coefficients.device());
@@ -199,10 +224,16 @@ impl fmt::Display for Rule {
 impl FromStr for Rule {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Rule::ALL.into_iter().find(|r| r.name() == s).ok_or_else(|| {
-            let names: Vec<_> = Rule::ALL.iter().map(|r| r.name()).collect();
-            format!("unknown Hebbian rule `{s}`; expected one of {}", names.join(", "))
-        })
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Rule::ALL.iter().map(|r| r.name()).collect();
+                format!(
+                    "unknown Hebbian rule `{s}`; expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -212,7 +243,10 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_counts_match_reference() {
-        let ks: Vec<usize> = Rule::ALL.iter().map(|r| r.coefficients_per_synapse()).collect();
+        let ks: Vec<usize> = Rule::ALL
+            .iter()
+            .map(|r| r.coefficients_per_synapse())
+            .collect();
         assert_eq!(ks, vec![1, 2, 3, 3, 4, 4, 5, 5, 6]);
         for r in Rule::ALL {
             assert_eq!(r.name().parse::<Rule>().unwrap(), r);

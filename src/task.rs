@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use crate::architecture::Architecture;
 use crate::env::Env;
+use crate::env::car_racing::CarRacing;
 use crate::env::cartpole::CartPole;
+use crate::env::quadruped::{Ant, BUILTIN_NAMES, Morphology};
 
 /// How an episode is scored and when it stops (reference §4.1, §4.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,59 +86,115 @@ impl Task {
             // Not a Bullet env, so the reference normalises; without it the N(0,1) rules blow
             // the weights up within a few steps and ES finds no gradient.
             default_normalize: true,
-            variants: vec![EnvVariant {
-                name: "cartpole".into(),
-                factory: Arc::new(|| Box::new(CartPole::new()) as Box<dyn Env>),
-            }],
+            variants: vec![variant("cartpole", || CartPole::new())],
+        }
+    }
+
+    /// CarRacing-v0 on our gym-faithful env, pixels through the evolved conv front end.
+    pub fn car_racing() -> Self {
+        Self {
+            name: "car_racing".into(),
+            architecture: Architecture::car_racing(),
+            protocol: Protocol::car_racing(),
+            default_normalize: true,
+            variants: vec![variant("car_racing", CarRacing::new)],
+        }
+    }
+
+    /// The Ant with all three shipped morphologies (intact, right_damaged, left_damaged).
+    pub fn ant() -> Self {
+        let variants = BUILTIN_NAMES
+            .iter()
+            .map(|name| ant_variant(Morphology::builtin(name).expect("shipped morphology parses")))
+            .collect();
+        Self {
+            name: "ant".into(),
+            architecture: Architecture::ant(),
+            protocol: Protocol::ant(),
+            default_normalize: false,
+            variants,
         }
     }
 
     /// The names of the tasks this build knows.
     pub fn names() -> &'static [&'static str] {
-        &["cartpole"]
+        &["cartpole", "car_racing", "ant"]
     }
 
-    /// The task for a name with its training variants (`variants`: names of env variants, empty =
-    /// the task's default training set).
+    /// A task with every variant it knows, and the variants it trains on by default.
+    fn known(name: &str) -> Result<(Self, &'static [&'static str]), String> {
+        match name {
+            "cartpole" => Ok((Self::cartpole(), &[])),
+            "car_racing" => Ok((Self::car_racing(), &[])),
+            // The paper trains on the mean over intact and right-damaged; left stays unseen.
+            "ant" => Ok((Self::ant(), &["intact", "right_damaged"])),
+            other => Err(format!(
+                "unknown task `{other}`; expected one of: {}",
+                Self::names().join(", ")
+            )),
+        }
+    }
+
+    /// The task for a name with its training variants (`variants`: names of env variants, or
+    /// for the Ant paths to MJCF files; empty = the task's default training set).
     pub fn by_name(name: &str, variants: &[String]) -> Result<Self, String> {
-        let task = match name {
-            "cartpole" => Self::cartpole(),
-            other => {
-                return Err(format!(
-                    "unknown task `{other}`; expected one of: {}",
-                    Self::names().join(", ")
-                ));
-            }
-        };
+        let (task, defaults) = Self::known(name)?;
+        if variants.is_empty() {
+            let defaults: Vec<String> = defaults.iter().map(|s| s.to_string()).collect();
+            return task.with_variants(&defaults);
+        }
         task.with_variants(variants)
     }
 
     /// The task with every variant it knows (evaluation reports each one), or only `variants`.
     pub fn for_evaluation(name: &str, variants: &[String]) -> Result<Self, String> {
-        let mut task = Self::by_name(name, &[])?;
-        task.variants = Self::all_variants(name)?;
-        task.with_variants(variants)
+        Self::known(name)?.0.with_variants(variants)
     }
 
-    /// Every variant of a task, including those not trained on (e.g. the unseen morphology).
-    fn all_variants(name: &str) -> Result<Vec<EnvVariant>, String> {
-        Ok(Self::by_name(name, &[])?.variants)
-    }
-
-    /// Keeps only the named variants (in that order); empty keeps the defaults.
+    /// Keeps only the named variants (in that order); empty keeps them all. For the Ant a name
+    /// ending in `.xml` loads that MJCF morphology.
     pub fn with_variants(mut self, names: &[String]) -> Result<Self, String> {
         if names.is_empty() {
             return Ok(self);
         }
         let mut chosen = Vec::new();
         for n in names {
-            let v = self.variants.iter().find(|v| &v.name == n).ok_or_else(|| {
+            if let Some(v) = self.variants.iter().find(|v| &v.name == n) {
+                chosen.push(v.clone());
+            } else if self.name == "ant" && n.ends_with(".xml") {
+                let morph = Morphology::from_mjcf_file(n).map_err(|e| e.to_string())?;
+                chosen.push(ant_variant(morph));
+            } else {
                 let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
-                format!("task `{}` has no variant `{n}`; known: {}", self.name, known.join(", "))
-            })?;
-            chosen.push(v.clone());
+                let files = if self.name == "ant" {
+                    " or an MJCF file (*.xml)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "task `{}` has no variant `{n}`; known: {}{files}",
+                    self.name,
+                    known.join(", ")
+                ));
+            }
         }
         self.variants = chosen;
         Ok(self)
     }
+}
+
+fn variant<E: Env + 'static>(
+    name: &str,
+    make: impl Fn() -> E + Send + Sync + 'static,
+) -> EnvVariant {
+    EnvVariant {
+        name: name.into(),
+        factory: Arc::new(move || Box::new(make()) as Box<dyn Env>),
+    }
+}
+
+fn ant_variant(morph: Morphology) -> EnvVariant {
+    let name = morph.name().to_string();
+    let morph = Arc::new(morph);
+    variant(&name, move || Ant::new(&morph))
 }

@@ -74,7 +74,8 @@ pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary
 
 /// The names under which files record the rule (`static` for the baseline).
 pub fn rule_name(spec: &ControllerSpec) -> String {
-    spec.rule.map_or("static".to_string(), |r| r.name().to_string())
+    spec.rule
+        .map_or("static".to_string(), |r| r.name().to_string())
 }
 
 impl Run {
@@ -94,8 +95,17 @@ impl Run {
                 (es, history)
             }
             None => {
-                let centre = layout.initial_centre(config.network.distribution, stream_seed(config.seed, 0, 0xC3));
-                let es = OpenEs::new(config.es.clone(), config.population, centre, config.seed, &device)?;
+                let centre = layout.initial_centre(
+                    config.network.distribution,
+                    stream_seed(config.seed, 0, 0xC3),
+                );
+                let es = OpenEs::new(
+                    config.es.clone(),
+                    config.population,
+                    centre,
+                    config.seed,
+                    &device,
+                )?;
                 (es, Vec::new())
             }
         };
@@ -108,7 +118,9 @@ impl Run {
                 .collect()
         };
         let es = es
-            .with_l2_ranges(ranges(|k| matches!(k, SegmentKind::Coefficients(_) | SegmentKind::Weights(_))))
+            .with_l2_ranges(ranges(|k| {
+                matches!(k, SegmentKind::Coefficients(_) | SegmentKind::Weights(_))
+            }))
             .with_coevolved_ranges(if spec.rule.is_some() {
                 ranges(|k| matches!(k, SegmentKind::Conv | SegmentKind::InitialWeights(_)))
             } else {
@@ -203,7 +215,12 @@ impl Run {
     fn save(&self) -> anyhow::Result<()> {
         let state = self.es.state();
         let rule = rule_name(&self.spec);
-        save_checkpoint(&self.dir.join(CHECKPOINT_FILE), &state, &self.task.name, &rule)?;
+        save_checkpoint(
+            &self.dir.join(CHECKPOINT_FILE),
+            &state,
+            &self.task.name,
+            &rule,
+        )?;
         let model = Model {
             header: ModelHeader {
                 task: self.task.name.clone(),

@@ -9,7 +9,12 @@ use rand_chacha::ChaCha8Rng;
 const STEPS: usize = 4;
 
 /// Loss after T plastic steps of a 2-layer model built from two `HebbianLinear`s.
-fn loss(c1: Vec<f32>, c2: Vec<f32>, device: &Device, grad: bool) -> (f32, Option<(Vec<f32>, Vec<f32>)>) {
+fn loss(
+    c1: Vec<f32>,
+    c2: Vec<f32>,
+    device: &Device,
+    grad: bool,
+) -> (f32, Option<(Vec<f32>, Vec<f32>)>) {
     let rule = Rule::AbcdLr;
     let (b, i, h, o) = (2, 3, 4, 2);
     let t1 = Tensor::<3>::from_data(TensorData::new(c1, [5, h, i]), device);
@@ -20,7 +25,9 @@ fn loss(c1: Vec<f32>, c2: Vec<f32>, device: &Device, grad: bool) -> (f32, Option
         (t1, t2)
     };
     let l1 = HebbianLinearConfig::new(i, h, rule).init_with(t1.clone());
-    let l2 = HebbianLinearConfig::new(h, o, rule).with_normalize(true).init_with(t2.clone());
+    let l2 = HebbianLinearConfig::new(h, o, rule)
+        .with_normalize(true)
+        .init_with(t2.clone());
     let mut w1 = l1.init_weights(b, WeightInit::Uni, 1);
     let mut w2 = l2.init_weights(b, WeightInit::Uni, 2);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -37,7 +44,13 @@ fn loss(c1: Vec<f32>, c2: Vec<f32>, device: &Device, grad: bool) -> (f32, Option
     let value = total.clone().into_data().try_into_vec::<f32>().unwrap()[0];
     let grads = grad.then(|| {
         let g = total.backward();
-        let v = |t: &Tensor<3>| t.grad(&g).unwrap().into_data().try_into_vec::<f32>().unwrap();
+        let v = |t: &Tensor<3>| {
+            t.grad(&g)
+                .unwrap()
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap()
+        };
         (v(&t1), v(&t2))
     });
     (value, grads)
@@ -48,18 +61,29 @@ fn coefficient_gradient_after_unrolled_steps_matches_finite_differences() {
     let plain = hebbian::device_from_name("flex").unwrap();
     let device = plain.clone().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let c1: Vec<f32> = (0..5 * 4 * 3).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    let c2: Vec<f32> = (0..5 * 2 * 4).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let c1: Vec<f32> = (0..5 * 4 * 3)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    let c2: Vec<f32> = (0..5 * 2 * 4)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
     let (_, grads) = loss(c1.clone(), c2.clone(), &device, true);
     let (g1, g2) = grads.unwrap();
-    assert!(g1.iter().any(|g| g.abs() > 1e-4), "layer-1 gradient is not all zero");
+    assert!(
+        g1.iter().any(|g| g.abs() > 1e-4),
+        "layer-1 gradient is not all zero"
+    );
     let eps = 1e-2f32;
     let mut checked = 0;
     for (layer, n) in [(0usize, c1.len()), (1, c2.len())] {
         for idx in (0..n).step_by(3) {
             let bump = |delta: f32| {
                 let (mut a, mut b) = (c1.clone(), c2.clone());
-                if layer == 0 { a[idx] += delta } else { b[idx] += delta }
+                if layer == 0 {
+                    a[idx] += delta
+                } else {
+                    b[idx] += delta
+                }
                 loss(a, b, &plain, false).0 as f64
             };
             let fd = (bump(eps) - bump(-eps)) / (2.0 * eps as f64);

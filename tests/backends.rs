@@ -29,27 +29,44 @@ fn run(device: &Device, kernel: UpdateKernel) -> Vec<f32> {
         .iter()
         .enumerate()
         .map(|(l, &(o, i))| {
-            Tensor::from_data(TensorData::new(random(p * 5 * o * i, 0.5, l as u64), [p, 5, o, i]), device)
+            Tensor::from_data(
+                TensorData::new(random(p * 5 * o * i, 0.5, l as u64), [p, 5, o, i]),
+                device,
+            )
         })
         .collect();
     let weights = shapes
         .iter()
         .enumerate()
         .map(|(l, &(o, i))| {
-            Tensor::from_data(TensorData::new(random(p * o * i, 0.1, 10 + l as u64), [p, o, i]), device)
+            Tensor::from_data(
+                TensorData::new(random(p * o * i, 0.1, 10 + l as u64), [p, o, i]),
+                device,
+            )
         })
         .collect();
     let mut net = PlasticNetwork::new(config, coefficients, weights);
     let conv = ConvFrontEnd::new(
         ConvShape::CAR_RACING,
-        Tensor::from_data(TensorData::new(random(p * 1362, 0.3, 20), [p, 1362]), device),
+        Tensor::from_data(
+            TensorData::new(random(p * 1362, 0.3, 20), [p, 1362]),
+            device,
+        ),
     );
     let mut out = Vec::new();
     for t in 0..3 {
-        let img = random(p * 3 * 84 * 84, 1.0, 30 + t).iter().map(|v| v.abs()).collect();
+        let img = random(p * 3 * 84 * 84, 1.0, 30 + t)
+            .iter()
+            .map(|v| v.abs())
+            .collect();
         let img = Tensor::from_data(TensorData::new(img, [p, 3, 84, 84]), device);
         let features = conv.forward(img);
-        out.extend(net.step(features).into_data().try_into_vec::<f32>().unwrap());
+        out.extend(
+            net.step(features)
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap(),
+        );
     }
     for w in net.weights() {
         out.extend(w.clone().into_data().try_into_vec::<f32>().unwrap());
@@ -60,14 +77,21 @@ fn run(device: &Device, kernel: UpdateKernel) -> Vec<f32> {
 fn assert_agree(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len());
     for (n, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= 1e-4 * 1f32.max(y.abs()), "{what}[{n}]: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 1e-4 * 1f32.max(y.abs()),
+            "{what}[{n}]: {x} vs {y}"
+        );
     }
 }
 
 #[test]
 fn fused_and_tensor_op_paths_agree_on_flex() {
     let flex = hebbian::device_from_name("flex").unwrap();
-    assert_agree(&run(&flex, UpdateKernel::Fused), &run(&flex, UpdateKernel::TensorOps), "fused");
+    assert_agree(
+        &run(&flex, UpdateKernel::Fused),
+        &run(&flex, UpdateKernel::TensorOps),
+        "fused",
+    );
 }
 
 #[cfg(feature = "ndarray")]
@@ -75,7 +99,11 @@ fn fused_and_tensor_op_paths_agree_on_flex() {
 fn ndarray_agrees_with_flex() {
     let flex = hebbian::device_from_name("flex").unwrap();
     let nd = hebbian::device_from_name("ndarray").unwrap();
-    assert_agree(&run(&nd, UpdateKernel::Auto), &run(&flex, UpdateKernel::Auto), "ndarray");
+    assert_agree(
+        &run(&nd, UpdateKernel::Auto),
+        &run(&flex, UpdateKernel::Auto),
+        "ndarray",
+    );
 }
 
 #[cfg(feature = "wgpu")]
@@ -83,5 +111,9 @@ fn ndarray_agrees_with_flex() {
 fn wgpu_agrees_with_flex() {
     let flex = hebbian::device_from_name("flex").unwrap();
     let gpu = hebbian::device_from_name("wgpu").unwrap();
-    assert_agree(&run(&gpu, UpdateKernel::Auto), &run(&flex, UpdateKernel::Auto), "wgpu");
+    assert_agree(
+        &run(&gpu, UpdateKernel::Auto),
+        &run(&flex, UpdateKernel::Auto),
+        "wgpu",
+    );
 }

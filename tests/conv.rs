@@ -6,7 +6,15 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// `x`: `[c, h, w]`, `k`: `[o, c, kh, kw]`; valid conv with stride `s`, then tanh, then 2x2 max pool.
-fn conv_tanh_pool(x: &[f32], c: usize, h: usize, k: &[f32], o: usize, kk: usize, s: usize) -> (Vec<f32>, usize) {
+fn conv_tanh_pool(
+    x: &[f32],
+    c: usize,
+    h: usize,
+    k: &[f32],
+    o: usize,
+    kk: usize,
+    s: usize,
+) -> (Vec<f32>, usize) {
     let oh = (h - kk) / s + 1;
     let mut y = vec![0.0f32; o * oh * oh];
     for oc in 0..o {
@@ -48,18 +56,38 @@ fn batched_front_end_matches_naive_per_agent_convolution() {
     let shape = ConvShape::CAR_RACING;
     let p = 3;
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let weights: Vec<f32> = (0..p * shape.params()).map(|_| rng.random_range(-0.5f32..0.5)).collect();
-    let images: Vec<f32> = (0..p * 3 * 84 * 84).map(|_| rng.random_range(0.0f32..1.0)).collect();
+    let weights: Vec<f32> = (0..p * shape.params())
+        .map(|_| rng.random_range(-0.5f32..0.5))
+        .collect();
+    let images: Vec<f32> = (0..p * 3 * 84 * 84)
+        .map(|_| rng.random_range(0.0f32..1.0))
+        .collect();
     let device = hebbian::device_from_name("flex").unwrap();
     let front = ConvFrontEnd::new(
         shape,
-        Tensor::from_data(TensorData::new(weights.clone(), [p, shape.params()]), &device),
+        Tensor::from_data(
+            TensorData::new(weights.clone(), [p, shape.params()]),
+            &device,
+        ),
     );
-    let got = front
-        .forward(Tensor::from_data(TensorData::new(images.clone(), [p, 3, 84, 84]), &device))
+    let input = Tensor::<4>::from_data(TensorData::new(images.clone(), [p, 3, 84, 84]), &device);
+    // `forward` takes the fused direct kernel on flex; the tensor-op path is the portable one.
+    let fused = front
+        .forward(input.clone())
         .into_data()
         .try_into_vec::<f32>()
         .unwrap();
+    let ops = front
+        .forward_tensor_ops(input)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    for got in [fused, ops] {
+        check_against_naive(&got, &weights, &images, p);
+    }
+}
+
+fn check_against_naive(got: &[f32], weights: &[f32], images: &[f32], p: usize) {
     assert_eq!(got.len(), p * 648);
     for a in 0..p {
         let w = &weights[a * 1362..(a + 1) * 1362];
@@ -69,7 +97,10 @@ fn batched_front_end_matches_naive_per_agent_convolution() {
         let (h2, s2) = conv_tanh_pool(&h1, 6, 41, &w[162..], 8, 5, 2);
         assert_eq!(s2, 9);
         for (n, (g, want)) in got[a * 648..(a + 1) * 648].iter().zip(&h2).enumerate() {
-            assert!((g - want).abs() < 1e-5, "agent {a} feature {n}: {g} vs {want}");
+            assert!(
+                (g - want).abs() < 1e-5,
+                "agent {a} feature {n}: {g} vs {want}"
+            );
         }
     }
 }

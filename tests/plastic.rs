@@ -26,11 +26,19 @@ fn random_host(p: usize, sizes: &[usize], k: usize, seed: u64) -> Host {
     let layers: Vec<_> = sizes.windows(2).map(|w| (w[1], w[0])).collect();
     let coefficients = layers
         .iter()
-        .map(|&(o, i)| (0..p * k * o * i).map(|_| rng.random_range(-0.5f32..0.5)).collect())
+        .map(|&(o, i)| {
+            (0..p * k * o * i)
+                .map(|_| rng.random_range(-0.5f32..0.5))
+                .collect()
+        })
         .collect();
     let weights = layers
         .iter()
-        .map(|&(o, i)| (0..p * o * i).map(|_| rng.random_range(-0.1f32..0.1)).collect())
+        .map(|&(o, i)| {
+            (0..p * o * i)
+                .map(|_| rng.random_range(-0.1f32..0.1))
+                .collect()
+        })
         .collect();
     Host {
         layers,
@@ -131,7 +139,10 @@ fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (n, (g, w)) in got.iter().zip(want).enumerate() {
         let scale = 1.0f32.max(w.abs());
-        assert!((g - w).abs() <= tol * scale, "{what}[{n}]: got {g}, want {w}");
+        assert!(
+            (g - w).abs() <= tol * scale,
+            "{what}[{n}]: got {g}, want {w}"
+        );
     }
 }
 
@@ -153,8 +164,9 @@ fn every_rule_matches_the_scalar_oracle_on_both_kernels() {
             for output in [OutputActivation::Identity, OutputActivation::Tanh] {
                 let (w_want, y_want) = oracle_episode(rule, &host, p, &xs, output, normalize);
                 for kernel in [UpdateKernel::TensorOps, UpdateKernel::Fused] {
-                    let (w, y) =
-                        run_batched(rule, &host, p, &sizes, &xs, output, normalize, kernel, &device);
+                    let (w, y) = run_batched(
+                        rule, &host, p, &sizes, &xs, output, normalize, kernel, &device,
+                    );
                     let what = format!("{rule} normalize={normalize} {output:?} {kernel:?}");
                     for l in 0..3 {
                         assert_close(&w[l], &w_want[l], 1e-5, &format!("{what} W{l}"));
@@ -175,7 +187,14 @@ fn fused_kernel_handles_rows_split_across_tasks() {
     let device = cpu();
     let host = random_host(p, &sizes, 5, 9);
     let xs = inputs(p, sizes[0], 2, 3);
-    let (w_want, _) = oracle_episode(Rule::AbcdLr, &host, p, &xs, OutputActivation::Identity, true);
+    let (w_want, _) = oracle_episode(
+        Rule::AbcdLr,
+        &host,
+        p,
+        &xs,
+        OutputActivation::Identity,
+        true,
+    );
     let (w, _) = run_batched(
         Rule::AbcdLr,
         &host,
@@ -213,7 +232,10 @@ fn frozen_network_keeps_its_weights_and_weights_can_be_written() {
     let x = Tensor::<2>::ones([p, 3], &device);
     net.step(x.clone());
     let after_one = to_vec(net.weights()[0].clone());
-    assert_ne!(after_one, host.weights[0], "a plastic step changes the weights");
+    assert_ne!(
+        after_one, host.weights[0],
+        "a plastic step changes the weights"
+    );
     net.set_plastic(false);
     net.step(x.clone());
     assert_eq!(to_vec(net.weights()[0].clone()), after_one, "frozen");

@@ -21,8 +21,14 @@ fn strip_timing(h: &[hebbian::metrics::GenerationMetrics]) -> Vec<String> {
         .map(|m| {
             format!(
                 "{} {} {} {} {} {} {} {}",
-                m.generation, m.mean_fitness, m.max_fitness, m.min_fitness, m.std_fitness,
-                m.learning_rate, m.sigma, m.env_steps
+                m.generation,
+                m.mean_fitness,
+                m.max_fitness,
+                m.min_fitness,
+                m.std_fitness,
+                m.learning_rate,
+                m.sigma,
+                m.env_steps
             )
         })
         .collect()
@@ -31,18 +37,43 @@ fn strip_timing(h: &[hebbian::metrics::GenerationMetrics]) -> Vec<String> {
 #[test]
 fn hebbian_abcd_lr_learns_cartpole_from_random_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = train(config(&["generations=25", "population=64"]), dir.path(), &quiet()).unwrap();
+    let summary = train(
+        config(&["generations=25", "population=64"]),
+        dir.path(),
+        &quiet(),
+    )
+    .unwrap();
     let h = &summary.history;
     let first = h[0].mean_fitness;
-    let best_late = h[h.len() - 5..].iter().map(|m| m.mean_fitness).fold(f32::MIN, f32::max);
+    let best_late = h[h.len() - 5..]
+        .iter()
+        .map(|m| m.mean_fitness)
+        .fold(f32::MIN, f32::max);
     // A random ABCD_lr network balances ~10-40 steps; learning must lift the population mean far
     // above that.
-    assert!(first < 100.0, "generation 0 mean {first}: the task is too easy to show learning");
-    assert!(best_late > 200.0 && best_late > 3.0 * first, "mean fitness {first} -> {best_late}");
+    assert!(
+        first < 100.0,
+        "generation 0 mean {first}: the task is too easy to show learning"
+    );
+    assert!(
+        best_late > 200.0 && best_late > 3.0 * first,
+        "mean fitness {first} -> {best_late}"
+    );
     // The model file evaluates as well as training suggests.
-    let report = hebbian::eval::evaluate_model(&dir.path().join(MODEL_FILE), 32, 7, None, &[]).unwrap();
-    assert!(report.variants[0].mean > 150.0, "eval mean {}", report.variants[0].mean);
-    for f in ["metrics.jsonl", "fitness.png", "config.toml", CHECKPOINT_FILE, MODEL_FILE] {
+    let report =
+        hebbian::eval::evaluate_model(&dir.path().join(MODEL_FILE), 32, 7, None, &[]).unwrap();
+    assert!(
+        report.variants[0].mean > 150.0,
+        "eval mean {}",
+        report.variants[0].mean
+    );
+    for f in [
+        "metrics.jsonl",
+        "fitness.png",
+        "config.toml",
+        CHECKPOINT_FILE,
+        MODEL_FILE,
+    ] {
         assert!(dir.path().join(f).exists(), "{f} written");
     }
 }
@@ -54,7 +85,11 @@ fn same_seed_same_metrics_and_resume_is_exact() {
     let a = train(c.clone(), straight.path(), &quiet()).unwrap();
     let again = tempfile::tempdir().unwrap();
     let b = train(c.clone(), again.path(), &quiet()).unwrap();
-    assert_eq!(strip_timing(&a.history), strip_timing(&b.history), "determinism");
+    assert_eq!(
+        strip_timing(&a.history),
+        strip_timing(&b.history),
+        "determinism"
+    );
     assert_eq!(a.centre, b.centre);
 
     // Kill after 2 generations, then resume to the end.
@@ -67,7 +102,12 @@ fn same_seed_same_metrics_and_resume_is_exact() {
     let resumed = resume(split.path(), &quiet()).unwrap();
     assert_eq!(resumed.centre, a.centre, "resumed centre is bit-identical");
     assert_eq!(strip_timing(&resumed.history), strip_timing(&a.history));
-    let different = train(config(&["generations=6", "population=16", "seed=2"]), tempfile::tempdir().unwrap().path(), &quiet()).unwrap();
+    let different = train(
+        config(&["generations=6", "population=16", "seed=2"]),
+        tempfile::tempdir().unwrap().path(),
+        &quiet(),
+    )
+    .unwrap();
     assert_ne!(different.centre, a.centre, "the seed matters");
 }
 
@@ -75,12 +115,32 @@ fn same_seed_same_metrics_and_resume_is_exact() {
 fn a_logged_but_uncheckpointed_generation_is_not_counted_twice() {
     let c = config(&["generations=3", "population=8"]);
     let dir = tempfile::tempdir().unwrap();
-    train(c.clone(), dir.path(), &TrainOptions { stop_after: Some(2), ..quiet() }).unwrap();
+    train(
+        c.clone(),
+        dir.path(),
+        &TrainOptions {
+            stop_after: Some(2),
+            ..quiet()
+        },
+    )
+    .unwrap();
     // Simulate a kill between the metrics line and the checkpoint of generation 2: roll the
     // checkpoint back one generation by replaying a 1-generation run's checkpoint.
     let one = tempfile::tempdir().unwrap();
-    train(c.clone(), one.path(), &TrainOptions { stop_after: Some(1), ..quiet() }).unwrap();
-    std::fs::copy(one.path().join(CHECKPOINT_FILE), dir.path().join(CHECKPOINT_FILE)).unwrap();
+    train(
+        c.clone(),
+        one.path(),
+        &TrainOptions {
+            stop_after: Some(1),
+            ..quiet()
+        },
+    )
+    .unwrap();
+    std::fs::copy(
+        one.path().join(CHECKPOINT_FILE),
+        dir.path().join(CHECKPOINT_FILE),
+    )
+    .unwrap();
     let r = resume(dir.path(), &quiet()).unwrap();
     let gens: Vec<u64> = r.history.iter().map(|m| m.generation).collect();
     assert_eq!(gens, vec![0, 1, 2]);
@@ -110,29 +170,44 @@ fn bad_model_and_checkpoint_files_are_clear_errors() {
     let layout = c.controller_spec(&c.task().unwrap()).unwrap().layout();
 
     // Missing.
-    let err = read_model_header(&dir.path().join("nope.safetensors")).unwrap_err().to_string();
+    let err = read_model_header(&dir.path().join("nope.safetensors"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nope.safetensors"), "{err}");
     // Truncated.
     let bytes = std::fs::read(&model).unwrap();
     let cut = dir.path().join("cut.safetensors");
     write(&cut, &bytes[..bytes.len() / 2]);
     let err = read_model_header(&cut).unwrap_err().to_string();
-    assert!(err.contains("cut.safetensors") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("cut.safetensors") && err.contains("truncated"),
+        "{err}"
+    );
     // Foreign (not safetensors at all).
     let junk = dir.path().join("junk.safetensors");
     write(&junk, b"hello world, not a model");
     assert!(read_model_header(&junk).is_err());
     // A checkpoint is not a model, and vice versa.
-    let err = read_model_header(&dir.path().join(CHECKPOINT_FILE)).unwrap_err().to_string();
+    let err = read_model_header(&dir.path().join(CHECKPOINT_FILE))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("hebbian-checkpoint"), "{err}");
-    let err = load_checkpoint(&model, "cartpole", "ABCD_lr", layout.len()).unwrap_err().to_string();
+    let err = load_checkpoint(&model, "cartpole", "ABCD_lr", layout.len())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("hebbian-model"), "{err}");
     // Another task or rule.
-    let err = load_model(&model, &layout, "ant", "ABCD_lr").unwrap_err().to_string();
+    let err = load_model(&model, &layout, "ant", "ABCD_lr")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("task `cartpole`"), "{err}");
-    let err = load_model(&model, &layout, "cartpole", "AD").unwrap_err().to_string();
+    let err = load_model(&model, &layout, "cartpole", "AD")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("rule `ABCD_lr`"), "{err}");
-    let err = load_checkpoint(&dir.path().join(CHECKPOINT_FILE), "cartpole", "ABCD_lr", 7).unwrap_err().to_string();
+    let err = load_checkpoint(&dir.path().join(CHECKPOINT_FILE), "cartpole", "ABCD_lr", 7)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("expected 7"), "{err}");
     // Resume of a folder without a run.
     let empty = tempfile::tempdir().unwrap();
@@ -143,7 +218,12 @@ fn bad_model_and_checkpoint_files_are_clear_errors() {
 #[test]
 fn model_files_open_in_python_safetensors() {
     let dir = tempfile::tempdir().unwrap();
-    train(config(&["generations=1", "population=4"]), dir.path(), &quiet()).unwrap();
+    train(
+        config(&["generations=1", "population=4"]),
+        dir.path(),
+        &quiet(),
+    )
+    .unwrap();
     let script = "import sys, safetensors.numpy as st, safetensors\n\
         t = st.load_file(sys.argv[1])\n\
         meta = safetensors.safe_open(sys.argv[1], 'np').metadata()\n\
@@ -154,6 +234,10 @@ fn model_files_open_in_python_safetensors() {
         .output()
         .expect("python3 runs (CI installs safetensors and numpy)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout.trim(), "cartpole ABCD_lr (5, 128, 4) float32");
 }

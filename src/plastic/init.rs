@@ -76,9 +76,8 @@ impl WeightInit {
         let n = population * out * inp;
         let fan_in = inp as f32;
         let fan_out = out as f32;
-        let mut uniform = |bound: f32| -> Vec<f32> {
-            (0..n).map(|_| rng.random_range(-bound..bound)).collect()
-        };
+        let mut uniform =
+            |bound: f32| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
         match self {
             WeightInit::Uni => uniform(0.1),
             WeightInit::UniBig => uniform(1.0),
@@ -125,10 +124,16 @@ impl fmt::Display for WeightInit {
 impl FromStr for WeightInit {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        WeightInit::ALL.into_iter().find(|w| w.name() == s).ok_or_else(|| {
-            let names: Vec<_> = WeightInit::ALL.iter().map(|w| w.name()).collect();
-            format!("unknown weight init `{s}`; expected one of {}", names.join(", "))
-        })
+        WeightInit::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = WeightInit::ALL.iter().map(|w| w.name()).collect();
+                format!(
+                    "unknown weight init `{s}`; expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 

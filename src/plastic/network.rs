@@ -62,8 +62,16 @@ impl PlasticNetwork {
         initial_weights: Vec<Tensor<3>>,
     ) -> Self {
         let shapes = config.layer_shapes();
-        assert_eq!(coefficients.len(), shapes.len(), "one coefficient tensor per layer");
-        assert_eq!(initial_weights.len(), shapes.len(), "one weight tensor per layer");
+        assert_eq!(
+            coefficients.len(),
+            shapes.len(),
+            "one coefficient tensor per layer"
+        );
+        assert_eq!(
+            initial_weights.len(),
+            shapes.len(),
+            "one weight tensor per layer"
+        );
         let population = initial_weights[0].dims()[0];
         let coefficients = coefficients
             .into_iter()
@@ -86,7 +94,11 @@ impl PlasticNetwork {
     }
 
     /// Uploads host weights (`[P, out, in]` per layer, row-major) to the device.
-    pub fn weights_from_host(config: &PlasticConfig, host: Vec<Vec<f32>>, device: &Device) -> Vec<Tensor<3>> {
+    pub fn weights_from_host(
+        config: &PlasticConfig,
+        host: Vec<Vec<f32>>,
+        device: &Device,
+    ) -> Vec<Tensor<3>> {
         let population = host[0].len() / (config.layer_shapes()[0].0 * config.layer_shapes()[0].1);
         host.into_iter()
             .zip(config.layer_shapes())
@@ -154,7 +166,11 @@ impl PlasticNetwork {
 
     /// Replaces one layer's weights from outside (e.g. zeroing a band of synapses).
     pub fn set_weights(&mut self, layer: usize, weights: Tensor<3>) {
-        assert_eq!(weights.dims(), self.weights[layer].dims(), "layer {layer} shape");
+        assert_eq!(
+            weights.dims(),
+            self.weights[layer].dims(),
+            "layer {layer} shape"
+        );
         self.weights[layer] = weights;
     }
 }

@@ -19,6 +19,7 @@
 pub mod car;
 pub mod glyphs;
 pub mod media;
+pub mod network_io;
 pub mod preprocess;
 pub mod render;
 pub mod seeding;

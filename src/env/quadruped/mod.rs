@@ -6,6 +6,7 @@
 //! 31 negative-progress steps, 1000-step limit, progress-only fitness).
 
 pub mod morphology;
+pub mod network_io;
 pub mod observation;
 pub mod render;
 pub mod replay;

@@ -1,6 +1,9 @@
 //! The frozen convolutional front end of the pixel tasks (reference §1.1), batched over P with
 //! per-agent (evolved) weights: conv 3→6 3x3 → tanh → maxpool 2 → conv 6→8 5x5/2 → tanh →
-//! maxpool 2 → 648 features. Per-agent weights become one grouped convolution with P groups.
+//! maxpool 2 → 648 features. On flex a direct fused kernel (`fused`) runs it; elsewhere (GPU,
+//! autodiff) per-agent weights become one grouped convolution with P groups.
+
+pub mod fused;
 
 use burn::tensor::Tensor;
 use burn::tensor::module::{conv2d, max_pool2d};
@@ -72,10 +75,11 @@ impl ConvFrontEnd {
         assert_eq!(n, shape.params(), "conv weights per agent");
         let [o1, i1, k1, _] = shape.conv1;
         let [o2, i2, k2, _] = shape.conv2;
-        let conv1 = weights
-            .clone()
-            .narrow(1, 0, shape.conv1_params())
-            .reshape([p * o1, i1, k1, k1]);
+        let conv1 =
+            weights
+                .clone()
+                .narrow(1, 0, shape.conv1_params())
+                .reshape([p * o1, i1, k1, k1]);
         let conv2 = weights
             .narrow(1, shape.conv1_params(), shape.conv2_params())
             .reshape([p * o2, i2, k2, k2]);
@@ -90,13 +94,36 @@ impl ConvFrontEnd {
     /// # Shapes
     /// - input: `[P, C, H, W]` → `[P, features]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
+        if fused::supported(&input.device()) {
+            return fused::forward_fused(
+                input,
+                self.conv1.clone(),
+                self.conv2.clone(),
+                self.shape.stride2,
+            );
+        }
+        self.forward_tensor_ops(input)
+    }
+
+    /// The portable path: two grouped convolutions (every backend, autodiff included).
+    pub fn forward_tensor_ops(&self, input: Tensor<4>) -> Tensor<2> {
         let p = self.population;
         let [_, c, h, w] = input.dims();
         let x = input.reshape([1, p * c, h, w]);
-        let x = conv2d(x, self.conv1.clone(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], p));
+        let x = conv2d(
+            x,
+            self.conv1.clone(),
+            None,
+            ConvOptions::new([1, 1], [0, 0], [1, 1], p),
+        );
         let x = max_pool2d(x.tanh(), MaxPoolOptions::new([2, 2]));
         let s = self.shape.stride2;
-        let x = conv2d(x, self.conv2.clone(), None, ConvOptions::new([s, s], [0, 0], [1, 1], p));
+        let x = conv2d(
+            x,
+            self.conv2.clone(),
+            None,
+            ConvOptions::new([s, s], [0, 0], [1, 1], p),
+        );
         let x = max_pool2d(x.tanh(), MaxPoolOptions::new([2, 2]));
         x.reshape([p, self.shape.features()])
     }

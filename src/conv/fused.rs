@@ -1,0 +1,250 @@
+//! A direct CPU convolution kernel for the frozen front end, plugged into burn as a backend
+//! extension (flex only).
+//!
+//! burn-flex runs a grouped convolution (one group per agent) as thousands of tiny im2col GEMMs,
+//! ~1.7 ms per agent-step here. This kernel processes one agent per rayon task, keeps each conv
+//! row in L1, pools before the tanh (`pool(tanh(x)) = tanh(pool(x))` exactly, as tanh is
+//! monotonic, so 4x fewer tanh), skips outputs that pooling discards, and reads strided inputs
+//! from de-interleaved planes so every inner loop is contiguous and vectorises.
+
+use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+use burn::tensor::{Device, Tensor};
+use rayon::prelude::*;
+
+use super::ConvShape;
+
+/// The extension trait: the whole front end in one op.
+#[backend_extension(Flex: cfg(feature = "flex"))]
+pub trait FusedConvBackend: Backend {
+    /// `input`: `[P, C, H, W]`; `conv1`: `[P*o1, C, k1, k1]`; `conv2`: `[P*o2, o1, k2, k2]`.
+    /// Returns `[P, features]`.
+    fn fused_conv_front_end(
+        input: FloatTensor<Self>,
+        conv1: FloatTensor<Self>,
+        conv2: FloatTensor<Self>,
+        stride2: usize,
+    ) -> FloatTensor<Self>;
+}
+
+/// Whether the fused kernel can run on this device (flex without autodiff).
+pub fn supported(device: &Device) -> bool {
+    crate::device::is_flex(device) && !device.is_autodiff()
+}
+
+/// Runs the fused kernel. The caller checks [`supported`] first.
+pub fn forward_fused(
+    input: Tensor<4>,
+    conv1: Tensor<4>,
+    conv2: Tensor<4>,
+    stride2: usize,
+) -> Tensor<2> {
+    use burn::backend::Dispatch;
+    let out = <Dispatch as FusedConvBackend>::fused_conv_front_end(
+        input.into_dispatch(),
+        conv1.into_dispatch(),
+        conv2.into_dispatch(),
+        stride2,
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// The kernel on plain slices: `input` `[P, C, S, S]`, `w1` `[P, o1, C, k1, k1]`,
+/// `w2` `[P, o2, o1, k2, k2]` → `out` `[P, features]`.
+pub fn forward_slices(shape: &ConvShape, input: &[f32], w1: &[f32], w2: &[f32], out: &mut [f32]) {
+    let image = shape.input_channels * shape.input_size * shape.input_size;
+    let features = shape.features();
+    out.par_chunks_mut(features)
+        .zip(input.par_chunks(image))
+        .zip(w1.par_chunks(shape.conv1_params()))
+        .zip(w2.par_chunks(shape.conv2_params()))
+        .for_each(|(((out, image), w1), w2)| agent_forward(shape, image, w1, w2, out));
+}
+
+#[inline(always)]
+/// One agent: conv1 → pool → tanh → conv2 (stride s) → pool → tanh.
+fn agent_forward(shape: &ConvShape, image: &[f32], w1: &[f32], w2: &[f32], out: &mut [f32]) {
+    let (_, p1, _, p2) = shape.sides();
+    let pooled1 = conv_pool_tanh(image, shape.input_size, w1, shape.conv1, 1, p1);
+    let s = shape.stride2;
+    // De-interleave columns by residue mod s so that the strided reads become contiguous:
+    // planes[c][r][y][j] = pooled1[c][y][s*j + r].
+    let width = p1.div_ceil(s);
+    let mut planes = vec![0.0f32; shape.conv2[1] * s * p1 * width];
+    for (c, src) in pooled1.chunks_exact(p1 * p1).enumerate() {
+        for (y, row) in src.chunks_exact(p1).enumerate() {
+            for (x, &v) in row.iter().enumerate() {
+                planes[((c * s + x % s) * p1 + y) * width + x / s] = v;
+            }
+        }
+    }
+    let pooled2 = conv_pool_tanh(&planes, p1, w2, shape.conv2, s, p2);
+    out.copy_from_slice(&pooled2);
+}
+
+/// A valid convolution with stride `s` over `[C, side, side]` (given as residue planes when
+/// `s > 1`, see `agent_forward`), then 2x2/2 max pooling and tanh, for the `pooled x pooled`
+/// outputs the pooling keeps. Returns `[o, pooled, pooled]`.
+#[inline(always)]
+fn conv_pool_tanh(
+    input: &[f32],
+    side: usize,
+    weights: &[f32],
+    [out_c, in_c, k, _]: [usize; 4],
+    s: usize,
+    pooled: usize,
+) -> Vec<f32> {
+    let geometry = Geometry {
+        side,
+        in_c,
+        k,
+        s,
+        pooled,
+    };
+    let mut result = vec![0.0f32; out_c * pooled * pooled];
+    match out_c {
+        6 => channel_group::<6>(input, &geometry, weights, 0, 6, &mut result),
+        8 => channel_group::<8>(input, &geometry, weights, 0, 8, &mut result),
+        _ => {
+            for first in (0..out_c).step_by(4) {
+                let n = 4.min(out_c - first);
+                channel_group::<4>(input, &geometry, weights, first, n, &mut result);
+            }
+        }
+    }
+    result
+}
+
+struct Geometry {
+    side: usize,
+    in_c: usize,
+    k: usize,
+    s: usize,
+    pooled: usize,
+}
+
+/// Output pixels computed together: with G channels that is G x BLOCK accumulators, which stay
+/// in registers, and every input load feeds G multiply-adds.
+const BLOCK: usize = 8;
+
+/// Channels `first..first + n` (n ≤ G; missing ones get zero weights) of `conv_pool_tanh`.
+#[inline(always)]
+fn channel_group<const G: usize>(
+    input: &[f32],
+    g: &Geometry,
+    weights: &[f32],
+    first: usize,
+    n: usize,
+    result: &mut [f32],
+) {
+    let taps = g.in_c * g.k * g.k;
+    // Tap-major weights: w_t[t][o].
+    let w_t: Vec<[f32; G]> = (0..taps)
+        .map(|t| {
+            std::array::from_fn(|o| {
+                if o < n {
+                    weights[(first + o) * taps + t]
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    let width = g.side.div_ceil(g.s);
+    let cols = 2 * g.pooled;
+    // Two conv rows of every channel, then pooled into one output row.
+    let mut rows = vec![[0.0f32; G]; 2 * cols];
+    for py in 0..g.pooled {
+        for dy in 0..2 {
+            let y = 2 * py + dy;
+            for x0 in (0..cols).step_by(BLOCK) {
+                let mut acc = [[0.0f32; BLOCK]; G];
+                let mut t = 0;
+                for c in 0..g.in_c {
+                    for ky in 0..g.k {
+                        for kx in 0..g.k {
+                            let plane = c * g.s + kx % g.s;
+                            let start = (plane * g.side + g.s * y + ky) * width + kx / g.s + x0;
+                            let v = load_block(input, start);
+                            let w = &w_t[t];
+                            for o in 0..G {
+                                for j in 0..BLOCK {
+                                    acc[o][j] += w[o] * v[j];
+                                }
+                            }
+                            t += 1;
+                        }
+                    }
+                }
+                for j in 0..BLOCK.min(cols - x0) {
+                    rows[dy * cols + x0 + j] = std::array::from_fn(|o| acc[o][j]);
+                }
+            }
+        }
+        for x in 0..g.pooled {
+            let (a, b) = (rows[2 * x], rows[2 * x + 1]);
+            let (c, d) = (rows[cols + 2 * x], rows[cols + 2 * x + 1]);
+            for o in 0..n {
+                let m = a[o].max(b[o]).max(c[o]).max(d[o]);
+                result[((first + o) * g.pooled + py) * g.pooled + x] = m.tanh();
+            }
+        }
+    }
+}
+
+/// `BLOCK` inputs from `start`; past the end of the buffer the missing lanes are 0 (their
+/// outputs are beyond the row and never stored).
+#[inline(always)]
+fn load_block(input: &[f32], start: usize) -> [f32; BLOCK] {
+    match input.get(start..start + BLOCK) {
+        Some(v) => v.try_into().expect("block"),
+        None => std::array::from_fn(|j| input.get(start + j).copied().unwrap_or(0.0)),
+    }
+}
+
+#[cfg(feature = "flex")]
+mod flex_impl {
+    use super::*;
+    use burn::backend::Flex;
+
+    type FlexTensor = FloatTensor<Flex>;
+
+    fn dense(t: FlexTensor) -> FlexTensor {
+        let n = t.layout().num_elements();
+        if t.layout().contiguous_offsets() == Some((0, n)) && t.storage::<f32>().len() == n {
+            t
+        } else {
+            t.to_contiguous()
+        }
+    }
+
+    impl FusedConvBackend for Flex {
+        fn fused_conv_front_end(
+            input: FlexTensor,
+            conv1: FlexTensor,
+            conv2: FlexTensor,
+            stride2: usize,
+        ) -> FlexTensor {
+            let dims = input.layout().shape().clone();
+            let (p, c, side) = (dims[0], dims[1], dims[2]);
+            let k1 = conv1.layout().shape().clone();
+            let k2 = conv2.layout().shape().clone();
+            let shape = ConvShape {
+                input_channels: c,
+                input_size: side,
+                conv1: [k1[0] / p, k1[1], k1[2], k1[3]],
+                conv2: [k2[0] / p, k2[1], k2[2], k2[3]],
+                stride2,
+            };
+            let (input, conv1, conv2) = (dense(input), dense(conv1), dense(conv2));
+            let mut out = vec![0.0f32; p * shape.features()];
+            forward_slices(
+                &shape,
+                input.as_slice::<f32>().expect("f32 input"),
+                conv1.as_slice::<f32>().expect("f32 conv1"),
+                conv2.as_slice::<f32>().expect("f32 conv2"),
+                &mut out,
+            );
+            FlexTensor::from_data(burn::tensor::TensorData::new(out, [p, shape.features()]))
+        }
+    }
+}
