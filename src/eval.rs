@@ -6,9 +6,12 @@ use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::files::{load_model, read_model_header};
+use crate::controller::ControllerSpec;
+use crate::files::{ModelHeader, load_model, read_model_header};
 use crate::rollout::{Chunking, evaluate};
+use crate::task::Task;
 use crate::train::rule_name;
+use burn::tensor::Device;
 
 /// Scores of one environment variant.
 #[derive(Clone, Debug, Serialize)]
@@ -34,6 +37,48 @@ pub struct EvalReport {
     pub variants: Vec<VariantScore>,
 }
 
+/// A model file opened for use: its embedded config, the task (all variants, or the named
+/// ones), the controller and the genome.
+pub struct LoadedModel {
+    pub config: Config,
+    pub header: ModelHeader,
+    pub task: Task,
+    pub spec: ControllerSpec,
+    pub genome: Vec<f32>,
+    pub device: Device,
+}
+
+impl LoadedModel {
+    /// Opens `path`; `device_name` overrides the backend it was trained with.
+    pub fn open(
+        path: &Path,
+        device_name: Option<&str>,
+        variants: &[String],
+    ) -> anyhow::Result<Self> {
+        let header = read_model_header(path)?;
+        let mut config = Config::parse(
+            &header.config,
+            &format!("{} (embedded config)", path.display()),
+            &[],
+        )?;
+        if let Some(d) = device_name {
+            config.run.device = d.to_string();
+        }
+        let device = crate::device::device_from_name(&config.run.device)?;
+        let task = Task::for_evaluation(&config.task.name, variants).map_err(anyhow::Error::msg)?;
+        let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let model = load_model(path, &spec.layout(), &task.name, &rule_name(&spec))?;
+        Ok(Self {
+            config,
+            header,
+            task,
+            spec,
+            genome: model.genome,
+            device,
+        })
+    }
+}
+
 /// Runs `rollouts` episodes of the model on each variant (all of the task's variants when
 /// `variants` is empty), each with a fresh env seed and fresh initial weights.
 pub fn evaluate_model(
@@ -44,25 +89,17 @@ pub fn evaluate_model(
     variants: &[String],
 ) -> anyhow::Result<EvalReport> {
     anyhow::ensure!(rollouts > 0, "--rollouts must be at least 1");
-    let header = read_model_header(path)?;
-    let mut config = Config::parse(
-        &header.config,
-        &format!("{} (embedded config)", path.display()),
-        &[],
-    )?;
-    if let Some(d) = device_name {
-        config.run.device = d.to_string();
-    }
-    let device = crate::device::device_from_name(&config.run.device)?;
-    let task = crate::task::Task::for_evaluation(&config.task.name, variants)
-        .map_err(anyhow::Error::msg)?;
-    let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+    let LoadedModel {
+        config,
+        header,
+        task,
+        spec,
+        genome,
+        device,
+    } = LoadedModel::open(path, device_name, variants)?;
     let layout = spec.layout();
-    let model = load_model(path, &layout, &task.name, &rule_name(&spec))?;
     let d = layout.len();
-    let genomes: Vec<f32> = (0..rollouts)
-        .flat_map(|_| model.genome.iter().copied())
-        .collect();
+    let genomes: Vec<f32> = (0..rollouts).flat_map(|_| genome.iter().copied()).collect();
     let population = Tensor::<2>::from_data(TensorData::new(genomes, [rollouts, d]), &device);
     let eval = evaluate(
         &task,

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use hebbian::Rule;
 use hebbian::architecture::Architecture;
 use hebbian::config::Config;
+use hebbian::render::{RenderOptions, render_model};
 use hebbian::train::{TrainOptions, resume, train};
 
 #[global_allocator]
@@ -62,6 +63,50 @@ enum Command {
         /// Where to write the JSON report (default: next to the model, `eval.json`).
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Run one episode of a model and write it as an animated GIF.
+    Render {
+        model: PathBuf,
+        /// Output GIF (default: next to the model, `episode-<variant>-<seed>.gif`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Env variant, e.g. an Ant morphology (`intact`, `right_damaged`, `left_damaged`, a
+        /// `.xml` file); default: the task's first.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Evaluation seed (the episode `hebbian eval --seed` gives its first rollout).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = 300)]
+        width: u32,
+        #[arg(long, default_value_t = 200)]
+        height: u32,
+        /// Keep every n-th frame.
+        #[arg(long, default_value_t = 2)]
+        every: usize,
+        #[arg(long, default_value_t = 25)]
+        fps: u32,
+        /// Backend: flex, ndarray or wgpu (default: the one the model was trained with).
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Replay a recorded action sequence (CSV) in an environment and write per-step files.
+    Replay {
+        /// car_racing (CSV rows `steer,gas,brake`) or ant (8 torques per row).
+        #[arg(long)]
+        task: String,
+        /// The action CSV.
+        #[arg(long)]
+        actions: PathBuf,
+        /// CarRacing: the gym seed of the track. Ant: the reset seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Ant only: `intact`, `right_damaged`, `left_damaged` or an MJCF file.
+        #[arg(long, default_value = "intact")]
+        morphology: String,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Print a task network's parameter counts.
     Info {
@@ -203,6 +248,68 @@ fn run_eval(
     Ok(())
 }
 
+fn run_render(model: PathBuf, out: Option<PathBuf>, options: RenderOptions) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| {
+        let variant = options.variant.as_deref().unwrap_or("default");
+        let stem = std::path::Path::new(variant)
+            .file_stem()
+            .map_or(variant.to_string(), |s| s.to_string_lossy().into_owned());
+        model.with_file_name(format!("episode-{stem}-{}.gif", options.seed))
+    });
+    let summary = render_model(&model, &out, &options)?;
+    println!(
+        "{}: {} policy steps, fitness {:.2} (replayed {:.2}), {} frames -> {}",
+        summary.variant,
+        summary.policy_steps,
+        summary.fitness,
+        summary.replayed_return,
+        summary.frames,
+        summary.gif.display()
+    );
+    Ok(())
+}
+
+fn run_replay(
+    task: &str,
+    actions: PathBuf,
+    seed: u64,
+    morphology: &str,
+    out: PathBuf,
+) -> anyhow::Result<()> {
+    use hebbian::env::{car_racing, quadruped};
+    match task {
+        "car_racing" => {
+            let actions = car_racing::read_actions_csv(&actions)?;
+            let s = car_racing::replay(seed, &actions, &out)?;
+            println!(
+                "{} steps, return {:.2} -> {}",
+                s.steps,
+                s.total_reward,
+                out.display()
+            );
+        }
+        "ant" => {
+            let morph = if morphology.ends_with(".xml") {
+                quadruped::Morphology::from_mjcf_file(morphology)?
+            } else {
+                quadruped::Morphology::builtin(morphology)?
+            };
+            let actions = quadruped::read_actions_csv(&actions)?;
+            let s = quadruped::replay(&morph, seed, &actions, &out)?;
+            println!(
+                "{} steps, env return {:.2}, progress {:.2}{} -> {}",
+                s.steps,
+                s.total_reward,
+                s.total_progress,
+                if s.diverged { " (diverged)" } else { "" },
+                s.csv.display()
+            );
+        }
+        other => anyhow::bail!("--task {other}: replay supports car_racing and ant"),
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -229,6 +336,36 @@ fn main() -> ExitCode {
             variants,
             json,
         } => run_eval(model, rollouts, seed, device, variants, json),
+        Command::Render {
+            model,
+            out,
+            variant,
+            seed,
+            width,
+            height,
+            every,
+            fps,
+            device,
+        } => run_render(
+            model,
+            out,
+            RenderOptions {
+                variant,
+                seed,
+                width,
+                height,
+                every,
+                fps,
+                device,
+            },
+        ),
+        Command::Replay {
+            task,
+            actions,
+            seed,
+            morphology,
+            out,
+        } => run_replay(&task, actions, seed, &morphology, out),
         Command::Info {
             task,
             rule,

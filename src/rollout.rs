@@ -23,6 +23,19 @@ pub trait StepHook {
 pub struct NoHook;
 impl StepHook for NoHook {}
 
+/// Records every raw output row, e.g. to replay an episode through a renderer afterwards.
+#[derive(Default)]
+pub struct OutputRecorder {
+    /// Per policy step, the raw outputs `[P * A]`.
+    pub outputs: Vec<Vec<f32>>,
+}
+
+impl StepHook for OutputRecorder {
+    fn map_outputs(&mut self, _t: usize, outputs: &mut [f32]) {
+        self.outputs.push(outputs.to_vec());
+    }
+}
+
 /// The outcome of P episodes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EpisodeStats {
@@ -159,6 +172,16 @@ impl Chunking {
     }
 }
 
+/// The env seed of candidate `a` (of `p`) on variant `v` in an evaluation seeded with `seed`.
+pub fn env_seed(seed: u64, v: usize, p: usize, a: usize) -> u64 {
+    stream_seed(seed, (v * p + a) as u64, 0xE4)
+}
+
+/// The initial-weight seed of a chunk starting at candidate `start`.
+pub fn init_seed(seed: u64, v: usize, p: usize, start: usize) -> u64 {
+    stream_seed(seed, (v * p + start) as u64, 0x1417)
+}
+
 /// The fitness of every candidate (`[P, D]`), averaged over the task's env variants.
 pub struct Evaluation {
     pub fitness: Vec<f32>,
@@ -195,9 +218,9 @@ pub fn evaluate(
             let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
             let seeds = EpisodeSeeds {
                 envs: (start..start + n)
-                    .map(|a| stream_seed(seed, (v * p + a) as u64, 0xE4))
+                    .map(|a| env_seed(seed, v, p, a))
                     .collect(),
-                init: stream_seed(seed, (v * p + start) as u64, 0x1417),
+                init: init_seed(seed, v, p, start),
             };
             let stats = run_episodes(&mut envs, &task.protocol, spec, &rows, &seeds, &mut NoHook);
             env_steps += stats.env_steps;

@@ -62,3 +62,134 @@ fn bad_arguments_fail_cleanly() {
         "{err}"
     );
 }
+
+/// Trains a 1-generation model of `config` into a fresh folder and returns it.
+fn tiny_model(config: &str, extra: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec![
+        "train",
+        "--config",
+        config,
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(["--set", "population=4", "--set", "generations=1"]);
+    args.extend(extra);
+    let (ok, stdout, err) = hebbian(&args);
+    assert!(ok, "{stdout}\n{err}");
+    dir
+}
+
+#[test]
+fn render_writes_a_gif_whose_replay_matches_the_episode() {
+    for (config, variant) in [
+        ("configs/car_racing.toml", None),
+        ("configs/ant.toml", Some("left_damaged")),
+    ] {
+        let dir = tiny_model(config, &[]);
+        let model = dir.path().join("run/model.safetensors");
+        let gif = dir.path().join("episode.gif");
+        let mut args = vec![
+            "render",
+            model.to_str().unwrap(),
+            "--out",
+            gif.to_str().unwrap(),
+            "--every",
+            "8",
+        ];
+        if let Some(v) = variant {
+            args.extend(["--variant", v]);
+        }
+        let (ok, out, err) = hebbian(&args);
+        assert!(ok, "{out}\n{err}");
+        let bytes = std::fs::read(&gif).unwrap();
+        assert_eq!(&bytes[..6], b"GIF89a", "{config}");
+        // "fitness F (replayed R)": the rendered replay reproduces the rollout exactly.
+        let fitness = out
+            .split("fitness ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        let replayed = out
+            .split("(replayed ")
+            .nth(1)
+            .unwrap()
+            .split(')')
+            .next()
+            .unwrap();
+        assert_eq!(fitness, replayed, "{out}");
+        if let Some(v) = variant {
+            assert!(out.starts_with(v), "{out}");
+        }
+        let (ok, _, err) = hebbian(&["render", model.to_str().unwrap(), "--variant", "wheels"]);
+        assert!(
+            !ok && err.contains("wheels") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn replay_runs_action_files_and_rejects_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("car.csv");
+    std::fs::write(&csv, "steer,gas,brake\n0,1,0\n0,1,0\n0.2,0.5,0\n").unwrap();
+    let out = dir.path().join("car");
+    let (ok, stdout, err) = hebbian(&[
+        "replay",
+        "--task",
+        "car_racing",
+        "--actions",
+        csv.to_str().unwrap(),
+        "--seed",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok && stdout.starts_with("3 steps"), "{stdout}\n{err}");
+    assert!(out.join("rewards.csv").exists());
+
+    let ant = dir.path().join("ant.csv");
+    std::fs::write(&ant, "0,0,0,0,0,0,0,0\n0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5\n").unwrap();
+    let (ok, stdout, err) = hebbian(&[
+        "replay",
+        "--task",
+        "ant",
+        "--actions",
+        ant.to_str().unwrap(),
+        "--morphology",
+        "right_damaged",
+        "--out",
+        dir.path().join("ant").to_str().unwrap(),
+    ]);
+    assert!(ok && stdout.starts_with("2 steps"), "{stdout}\n{err}");
+
+    std::fs::write(&ant, "0,0,0\n").unwrap();
+    let (ok, _, err) = hebbian(&[
+        "replay",
+        "--task",
+        "ant",
+        "--actions",
+        ant.to_str().unwrap(),
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("ant.csv") && !err.contains("panicked"),
+        "{err}"
+    );
+    let (ok, _, err) = hebbian(&[
+        "replay",
+        "--task",
+        "pong",
+        "--actions",
+        csv.to_str().unwrap(),
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(!ok && err.contains("pong"), "{err}");
+}

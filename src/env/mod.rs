@@ -6,6 +6,7 @@
 
 pub mod car_racing;
 pub mod cartpole;
+pub mod gif;
 pub mod quadruped;
 mod vec_env;
 
@@ -35,6 +36,10 @@ pub trait Env: Send {
     /// Maps the raw network output to an action and advances one step. Never panics on
     /// NaN or out-of-range outputs.
     fn step(&mut self, network_output: &[f32]) -> EnvStep;
+    /// A picture of the current state for videos; `None` where the env has no renderer.
+    fn render(&self, _width: u32, _height: u32) -> Option<image::RgbImage> {
+        None
+    }
 }
 
 impl Env for Box<dyn Env> {
@@ -52,5 +57,8 @@ impl Env for Box<dyn Env> {
     }
     fn step(&mut self, network_output: &[f32]) -> EnvStep {
         (**self).step(network_output)
+    }
+    fn render(&self, width: u32, height: u32) -> Option<image::RgbImage> {
+        (**self).render(width, height)
     }
 }

@@ -2,29 +2,10 @@
 
 use super::{CarRacing, STATE_H, STATE_W};
 use anyhow::{Context, bail};
-use image::codecs::gif::{GifEncoder, Repeat};
-use image::{Delay, DynamicImage, Frame, RgbImage};
+use image::RgbImage;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-
-/// Writes `frames` as a looping GIF at `fps` frames per second.
-pub fn write_gif(frames: &[RgbImage], path: &Path, fps: u32) -> anyhow::Result<()> {
-    if frames.is_empty() {
-        bail!("write_gif {}: no frames", path.display());
-    }
-    let fps = fps.max(1);
-    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut enc = GifEncoder::new_with_speed(BufWriter::new(file), 10);
-    enc.set_repeat(Repeat::Infinite)?;
-    for f in frames {
-        let rgba = DynamicImage::ImageRgb8(f.clone()).to_rgba8();
-        let frame = Frame::from_parts(rgba, 0, 0, Delay::from_numer_denom_ms(1000, fps));
-        enc.encode_frame(frame)
-            .with_context(|| format!("encoding GIF frame into {}", path.display()))?;
-    }
-    Ok(())
-}
 
 /// What `replay` did.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

@@ -26,8 +26,9 @@ pub mod seeding;
 pub mod tiles;
 pub mod track;
 
+pub use crate::env::gif::write_gif;
 pub use car::Car;
-pub use media::{ReplaySummary, read_actions_csv, replay, write_gif};
+pub use media::{ReplaySummary, read_actions_csv, replay};
 pub use preprocess::{OBS_SIZE, preprocess};
 pub use seeding::GymRng;
 pub use tiles::{Tiles, Vec2, convex_overlap, convex_touch};

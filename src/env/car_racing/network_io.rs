@@ -36,6 +36,10 @@ impl Env for CarRacing {
             diverged: false,
         }
     }
+
+    fn render(&self, width: u32, height: u32) -> Option<image::RgbImage> {
+        Some(self.render_large(width, height))
+    }
 }
 
 #[cfg(test)]

@@ -17,9 +17,10 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rapier3d::math::Vector;
 
+pub use crate::env::gif::write_gif;
 pub use morphology::{BUILTIN_NAMES, Morphology, MorphologyError};
 pub use observation::OBS_DIM;
-pub use render::{render, write_gif};
+pub use render::render;
 pub use replay::{ReplaySummary, read_actions_csv, replay};
 pub use reward::RewardTerms;
 pub use world::{JointState, PhysicsConfig, TORQUE_PER_ACTION};

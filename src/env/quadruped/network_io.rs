@@ -38,6 +38,10 @@ impl Env for Ant {
             diverged: s.diverged,
         }
     }
+
+    fn render(&self, width: u32, height: u32) -> Option<image::RgbImage> {
+        Some(super::render(self, width, height))
+    }
 }
 
 #[cfg(test)]

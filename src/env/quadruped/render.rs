@@ -1,8 +1,6 @@
 //! Software 3D view of the ant: ray-cast capsules and sphere, Lambert shading with a hard shadow,
 //! and a 1 m ground grid so that motion is visible. The camera follows the torso.
 
-use std::path::Path;
-
 use image::{Rgb, RgbImage};
 use rapier3d::math::Vector;
 
@@ -191,30 +189,4 @@ pub fn render(ant: &Ant, width: u32, height: u32) -> RgbImage {
         }
     }
     img
-}
-
-/// Writes an animated, looping GIF.
-pub fn write_gif(frames: &[RgbImage], path: impl AsRef<Path>, fps: u32) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use image::codecs::gif::{GifEncoder, Repeat};
-    use image::{Delay, Frame};
-    let path = path.as_ref();
-    anyhow::ensure!(
-        !frames.is_empty(),
-        "no frames to write to {}",
-        path.display()
-    );
-    anyhow::ensure!(fps > 0, "fps must be positive");
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut enc = GifEncoder::new_with_speed(std::io::BufWriter::new(file), 10);
-    enc.set_repeat(Repeat::Infinite)
-        .with_context(|| format!("writing {}", path.display()))?;
-    let delay = Delay::from_numer_denom_ms(1000, fps);
-    for f in frames {
-        let rgba = image::DynamicImage::ImageRgb8(f.clone()).into_rgba8();
-        enc.encode_frame(Frame::from_parts(rgba, 0, 0, delay))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
 }

@@ -1,0 +1,60 @@
+//! Every shipped experiment file parses, validates and builds its task and controller.
+
+use hebbian::config::Config;
+use hebbian::task::Task;
+
+#[test]
+fn every_shipped_config_is_valid() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir("configs").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let config = Config::load(&path, &[]).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let task = config
+            .task()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let spec = config.controller_spec(&task).unwrap();
+        assert!(spec.layout().len() > 0);
+        seen += 1;
+    }
+    assert!(seen >= 5, "only {seen} configs found");
+}
+
+#[test]
+fn ant_trains_on_intact_and_right_damaged_and_keeps_left_unseen() {
+    let train = Task::by_name("ant", &[]).unwrap();
+    let names: Vec<_> = train.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["intact", "right_damaged"]);
+    let eval = Task::for_evaluation("ant", &[]).unwrap();
+    let names: Vec<_> = eval.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["intact", "right_damaged", "left_damaged"]);
+    // An MJCF file is a variant too; a bad name lists the known ones.
+    let file = format!(
+        "{}/models/morphologies/ant_asym_left.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let custom = Task::by_name("ant", &[file]).unwrap();
+    assert_eq!(custom.variants[0].name, "ant_asym_left");
+    let err = Task::by_name("ant", &["tripod".into()]).err().unwrap();
+    assert!(
+        err.contains("tripod") && err.contains("left_damaged"),
+        "{err}"
+    );
+    let err = Task::by_name("pong", &[]).err().unwrap();
+    assert!(err.contains("car_racing"), "{err}");
+}
+
+#[test]
+fn pixel_and_bullet_defaults_follow_the_reference() {
+    let car = Task::by_name("car_racing", &[]).unwrap();
+    assert!(car.default_normalize && car.architecture.conv.is_some());
+    assert_eq!(car.protocol.max_negative_streak, Some(20));
+    let ant = Task::by_name("ant", &[]).unwrap();
+    assert!(!ant.default_normalize);
+    assert_eq!(
+        (ant.protocol.burn_in_steps, ant.protocol.checks_after),
+        (40, Some(200))
+    );
+}
