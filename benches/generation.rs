@@ -63,4 +63,10 @@ fn main() {
     bench("cartpole", "ABCD_lr", 64, generations);
     bench("cartpole", "ABCD_lr", 512, generations);
     bench("cartpole", "static", 512, generations);
+    bench("car_racing", "ABCD_lr", 64, generations);
+    bench("car_racing", "static", 64, generations);
+    bench("ant", "ABCD_lr", 64, generations);
+    if !quick {
+        bench("ant", "ABCD_lr", 500, 2);
+    }
 }

@@ -134,6 +134,47 @@ fn measure(net: &mut Net, p: usize, budget: Duration) -> f64 {
     (n * p) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The conv front end alone: the fused direct kernel vs burn's grouped conv2d, same run.
+fn conv_front_end(budget: Duration) {
+    let device = hebbian::device::default_cpu();
+    let shape = Architecture::car_racing().conv.expect("car has a conv front end");
+    for p in [1, 64] {
+        let weights = host(p * shape.params(), 0.3, 3);
+        let conv = ConvFrontEnd::new(
+            shape,
+            Tensor::from_data(TensorData::new(weights, [p, shape.params()]), &device),
+        );
+        let n = p * 3 * shape.input_size * shape.input_size;
+        let image = Tensor::<4>::from_data(
+            TensorData::new(host(n, 1.0, 4), [p, 3, shape.input_size, shape.input_size]),
+            &device,
+        );
+        let rate = |fused: bool| {
+            let run = || {
+                let y = if fused {
+                    conv.forward(image.clone())
+                } else {
+                    conv.forward_tensor_ops(image.clone())
+                };
+                std::hint::black_box(y.into_data());
+            };
+            run();
+            let start = Instant::now();
+            let mut k = 0;
+            while start.elapsed() < budget || k < 3 {
+                run();
+                k += 1;
+            }
+            (k * p) as f64 / start.elapsed().as_secs_f64()
+        };
+        let (fused, ops) = (rate(true), rate(false));
+        println!(
+            "conv front end (flex) P={p}: fused {fused:.0} agent-steps/s, burn conv2d {ops:.0} -> {:.1}x",
+            fused / ops
+        );
+    }
+}
+
 /// The hand-written row-fused loop on plain Vecs (the fused kernel without burn around it).
 fn hand_loop(p: usize, budget: Duration) -> f64 {
     let shapes = Architecture::ant().layer_shapes();
@@ -247,6 +288,7 @@ fn main() {
             }
         }
     }
+    conv_front_end(budget);
     for p in [1024, 4096] {
         let rate = hand_loop(p, budget);
         let pct = 100.0 * rate * (6 * 4 * synapses) as f64 / (triad * 1e9);
