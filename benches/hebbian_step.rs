@@ -137,7 +137,9 @@ fn measure(net: &mut Net, p: usize, budget: Duration) -> f64 {
 /// The conv front end alone: the fused direct kernel vs burn's grouped conv2d, same run.
 fn conv_front_end(budget: Duration) {
     let device = hebbian::device::default_cpu();
-    let shape = Architecture::car_racing().conv.expect("car has a conv front end");
+    let shape = Architecture::car_racing()
+        .conv
+        .expect("car has a conv front end");
     for p in [1, 64] {
         let weights = host(p * shape.params(), 0.3, 3);
         let conv = ConvFrontEnd::new(

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use hebbian::Rule;
 use hebbian::architecture::Architecture;
 use hebbian::config::Config;
-use hebbian::render::{RenderOptions, render_model};
+use hebbian::render::{PolicySource, RenderOptions, render_episode};
 use hebbian::train::{TrainOptions, resume, train};
 
 #[global_allocator]
@@ -64,15 +64,20 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Run one episode of a model and write it as an animated GIF.
+    /// Run one episode of a model (or of a random Hebbian network) and write it as a GIF.
     Render {
-        model: PathBuf,
-        /// Output GIF (default: next to the model, `episode-<variant>-<seed>.gif`).
+        /// car_racing or ant (default: the model's task).
+        #[arg(long, required_unless_present = "model")]
+        task: Option<String>,
+        /// A model file; without it a random Hebbian ABCD_lr network drives.
         #[arg(long)]
-        out: Option<PathBuf>,
+        model: Option<PathBuf>,
+        /// Output GIF.
+        #[arg(long, default_value = "episode.gif")]
+        out: PathBuf,
         /// Env variant, e.g. an Ant morphology (`intact`, `right_damaged`, `left_damaged`, a
         /// `.xml` file); default: the task's first.
-        #[arg(long)]
+        #[arg(long, alias = "morphology")]
         variant: Option<String>,
         /// Evaluation seed (the episode `hebbian eval --seed` gives its first rollout).
         #[arg(long, default_value_t = 0)]
@@ -98,8 +103,8 @@ enum Command {
         /// The action CSV.
         #[arg(long)]
         actions: PathBuf,
-        /// CarRacing: the gym seed of the track. Ant: the reset seed.
-        #[arg(long, default_value_t = 0)]
+        /// CarRacing: the gym seed of the track (`--gym-seed`). Ant: the reset seed.
+        #[arg(long, alias = "gym-seed", default_value_t = 0)]
         seed: u64,
         /// Ant only: `intact`, `right_damaged`, `left_damaged` or an MJCF file.
         #[arg(long, default_value = "intact")]
@@ -248,15 +253,29 @@ fn run_eval(
     Ok(())
 }
 
-fn run_render(model: PathBuf, out: Option<PathBuf>, options: RenderOptions) -> anyhow::Result<()> {
-    let out = out.unwrap_or_else(|| {
-        let variant = options.variant.as_deref().unwrap_or("default");
-        let stem = std::path::Path::new(variant)
-            .file_stem()
-            .map_or(variant.to_string(), |s| s.to_string_lossy().into_owned());
-        model.with_file_name(format!("episode-{stem}-{}.gif", options.seed))
-    });
-    let summary = render_model(&model, &out, &options)?;
+fn run_render(
+    task: Option<String>,
+    model: Option<PathBuf>,
+    out: PathBuf,
+    options: RenderOptions,
+) -> anyhow::Result<()> {
+    let source = match (model, task) {
+        (Some(path), task) => {
+            if let Some(task) = task {
+                let header = hebbian::files::read_model_header(&path)?;
+                anyhow::ensure!(
+                    header.task == task,
+                    "--task {task}, but {} is a `{}` model",
+                    path.display(),
+                    header.task
+                );
+            }
+            PolicySource::Model(path)
+        }
+        (None, Some(task)) => PolicySource::Random { task },
+        (None, None) => anyhow::bail!("give --model FILE or --task NAME"),
+    };
+    let summary = render_episode(&source, &out, &options)?;
     println!(
         "{}: {} policy steps, fitness {:.2} (replayed {:.2}), {} frames -> {}",
         summary.variant,
@@ -337,6 +356,7 @@ fn main() -> ExitCode {
             json,
         } => run_eval(model, rollouts, seed, device, variants, json),
         Command::Render {
+            task,
             model,
             out,
             variant,
@@ -347,6 +367,7 @@ fn main() -> ExitCode {
             fps,
             device,
         } => run_render(
+            task,
             model,
             out,
             RenderOptions {

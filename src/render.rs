@@ -8,7 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::config::Config;
+use crate::controller::ControllerSpec;
+use crate::task::Task;
 
 use crate::env::{EnvStep, VecEnv};
 use crate::eval::LoadedModel;
@@ -42,9 +46,61 @@ pub struct RenderSummary {
     pub frames: usize,
 }
 
-/// Runs one episode of `model` and writes it as a GIF at `out`.
-pub fn render_model(
-    model: &Path,
+/// Whose episode to render.
+#[derive(Clone, Debug)]
+pub enum PolicySource {
+    /// A saved model file.
+    Model(PathBuf),
+    /// A random Hebbian ABCD_lr network on a task: coefficients from the ES's initial
+    /// distribution (N(0,1)) drawn with the render seed, i.e. what generation 0 looks like.
+    Random { task: String },
+}
+
+/// The task, controller and genome of a policy.
+struct Policy {
+    task: Task,
+    spec: ControllerSpec,
+    genome: Vec<f32>,
+    device: Device,
+}
+
+fn open(source: &PolicySource, options: &RenderOptions) -> anyhow::Result<Policy> {
+    let variants: Vec<String> = options.variant.iter().cloned().collect();
+    match source {
+        PolicySource::Model(path) => {
+            let m = LoadedModel::open(path, options.device.as_deref(), &variants)?;
+            Ok(Policy {
+                task: m.task,
+                spec: m.spec,
+                genome: m.genome,
+                device: m.device,
+            })
+        }
+        PolicySource::Random { task } => {
+            let device_name = options.device.as_deref().unwrap_or("flex");
+            let text = format!(
+                "seed = {}\ngenerations = 1\npopulation = 2\n[task]\nname = {task:?}\n[network]\nrule = \"ABCD_lr\"\n[run]\ndevice = {device_name:?}\n",
+                options.seed
+            );
+            let config = Config::parse(&text, "<random policy>", &[])?;
+            let task = Task::for_evaluation(task, &variants).map_err(anyhow::Error::msg)?;
+            let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+            let genome = spec
+                .layout()
+                .initial_centre(config.network.distribution, options.seed);
+            Ok(Policy {
+                task,
+                spec,
+                genome,
+                device: crate::device::device_from_name(device_name)?,
+            })
+        }
+    }
+}
+
+/// Runs one episode of `source` and writes it as a GIF at `out`.
+pub fn render_episode(
+    source: &PolicySource,
     out: &Path,
     options: &RenderOptions,
 ) -> anyhow::Result<RenderSummary> {
@@ -53,15 +109,16 @@ pub fn render_model(
         options.width >= 16 && options.height >= 16,
         "--width and --height must be at least 16 pixels"
     );
-    let variants: Vec<String> = options.variant.iter().cloned().collect();
-    let loaded = LoadedModel::open(model, options.device.as_deref(), &variants)?;
-    let task = &loaded.task;
+    let Policy {
+        task,
+        spec,
+        genome,
+        device,
+    } = open(source, options)?;
+    let task = &task;
     let variant = &task.variants[0];
-    let d = loaded.genome.len();
-    let genome = Tensor::<2>::from_data(
-        TensorData::new(loaded.genome.clone(), [1, d]),
-        &loaded.device,
-    );
+    let d = genome.len();
+    let genome = Tensor::<2>::from_data(TensorData::new(genome, [1, d]), &device);
     // Variant index 0 of a one-variant task: the seeds `hebbian eval` gives candidate 0.
     let seeds = EpisodeSeeds {
         envs: vec![env_seed(options.seed, 0, 1, 0)],
@@ -72,7 +129,7 @@ pub fn render_model(
     let stats = run_episodes(
         &mut envs,
         &task.protocol,
-        &loaded.spec,
+        &spec,
         &genome,
         &seeds,
         &mut recorder,

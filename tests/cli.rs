@@ -93,6 +93,7 @@ fn render_writes_a_gif_whose_replay_matches_the_episode() {
         let gif = dir.path().join("episode.gif");
         let mut args = vec![
             "render",
+            "--model",
             model.to_str().unwrap(),
             "--out",
             gif.to_str().unwrap(),
@@ -125,12 +126,35 @@ fn render_writes_a_gif_whose_replay_matches_the_episode() {
         if let Some(v) = variant {
             assert!(out.starts_with(v), "{out}");
         }
-        let (ok, _, err) = hebbian(&["render", model.to_str().unwrap(), "--variant", "wheels"]);
+        let m = model.to_str().unwrap();
+        let (ok, _, err) = hebbian(&["render", "--model", m, "--variant", "wheels"]);
         assert!(
             !ok && err.contains("wheels") && !err.contains("panicked"),
             "{err}"
         );
+        let (ok, _, err) = hebbian(&["render", "--model", m, "--task", "cartpole"]);
+        assert!(!ok && err.contains("cartpole"), "{err}");
     }
+    // No model: a random Hebbian network drives (generation 0 of the ES).
+    let dir = tempfile::tempdir().unwrap();
+    let gif = dir.path().join("random.gif");
+    let (ok, out, err) = hebbian(&[
+        "render",
+        "--task",
+        "ant",
+        "--morphology",
+        "right_damaged",
+        "--seed",
+        "4",
+        "--every",
+        "10",
+        "--out",
+        gif.to_str().unwrap(),
+    ]);
+    assert!(ok && out.starts_with("right_damaged"), "{out}\n{err}");
+    assert!(gif.exists());
+    let (ok, _, err) = hebbian(&["render", "--out", gif.to_str().unwrap()]);
+    assert!(!ok && err.contains("--task"), "{err}");
 }
 
 #[test]
@@ -145,7 +169,7 @@ fn replay_runs_action_files_and_rejects_bad_ones() {
         "car_racing",
         "--actions",
         csv.to_str().unwrap(),
-        "--seed",
+        "--gym-seed",
         "2",
         "--out",
         out.to_str().unwrap(),
