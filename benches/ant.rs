@@ -1,6 +1,9 @@
 //! `cargo bench --bench ant`: Ant env steps per second (anchor: pybullet AntBulletEnv-v0 does
 //! 2,130–2,170 steps/s per core on this machine). Prints its figures; no statistics harness.
 
+#[path = "common/full_rollout.rs"]
+mod full_rollout;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -64,7 +67,28 @@ fn parallel(morph: &Morphology, cfg: PhysicsConfig, n: usize) -> f64 {
     (n * EPISODE) as f64 / t0.elapsed().as_secs_f64()
 }
 
+/// The reference's full Ant rollout on this machine, steps/s per core.
+const REFERENCE_ROLLOUT: f64 = 1_600.0;
+
+fn rollouts() {
+    let threads = rayon::current_num_threads() as f64;
+    for (p, steps) in [(1, 1000), (64, 500), (512, 200)] {
+        let f = full_rollout::full_rollout("ant", p, steps);
+        println!(
+            "Ant full Hebbian rollout (physics + 28-128-64-8 + update) P={p}, {steps} steps: \
+             {:.0} agent-steps/s on {threads} threads ({:.0} per core, {:.1}x the reference's {REFERENCE_ROLLOUT}); \
+             policy {:.0}% / env {:.0}% of wall",
+            f.agent_steps_per_second,
+            f.agent_steps_per_second / threads,
+            f.agent_steps_per_second / threads / REFERENCE_ROLLOUT,
+            100.0 * f.policy_share,
+            100.0 * f.env_share
+        );
+    }
+}
+
 fn main() {
+    rollouts();
     let morph = Morphology::builtin("intact").expect("built-in morphology");
     let threads = rayon::current_num_threads();
     let episodes: usize = std::env::var("ANT_BENCH_EPISODES")

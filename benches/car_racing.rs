@@ -3,6 +3,9 @@
 //! Plain harness (prints its figures): a scripted driver keeps the car on the road so the
 //! renderer sees a typical scene; the episode is reset every 1000 steps.
 
+#[path = "common/full_rollout.rs"]
+mod full_rollout;
+
 use hebbian::env::car_racing::{CarRacing, preprocess};
 use std::hint::black_box;
 use std::time::Instant;
@@ -61,7 +64,28 @@ fn rate(reps: usize, n: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
     (wall[reps - 1], wall[reps / 2], cpu_best)
 }
 
+/// The reference's full CarRacing rollout on this machine (gym 0.21), steps/s per core.
+const REFERENCE_ROLLOUT: f64 = 137.0;
+
+fn rollouts() {
+    let threads = rayon::current_num_threads() as f64;
+    for (p, steps) in [(1, 300), (64, 200), (256, 100)] {
+        let f = full_rollout::full_rollout("car_racing", p, steps);
+        println!(
+            "car_racing full Hebbian rollout (render + 84x84 + conv + 648-128-64-3 + update) P={p}: \
+             {:.0} agent-steps/s on {threads} threads ({:.0} per core, {:.1}x the reference's {REFERENCE_ROLLOUT}); \
+             policy {:.0}% / env {:.0}% of wall",
+            f.agent_steps_per_second,
+            f.agent_steps_per_second / threads,
+            f.agent_steps_per_second / threads / REFERENCE_ROLLOUT,
+            100.0 * f.policy_share,
+            100.0 * f.env_share
+        );
+    }
+}
+
 fn main() {
+    rollouts();
     let reps = 5;
     let mut env = CarRacing::new();
     let mut seed = 1000;

@@ -23,6 +23,11 @@ pub struct GenerationMetrics {
     pub wall_seconds: f64,
     pub env_steps: u64,
     pub agent_steps_per_second: f64,
+    /// Of `wall_seconds`: time in the batched policy and in the environments.
+    #[serde(default)]
+    pub policy_seconds: f64,
+    #[serde(default)]
+    pub env_seconds: f64,
 }
 
 /// Mean, max, min and population std over the finite values, and how many were not finite.

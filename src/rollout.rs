@@ -1,6 +1,8 @@
 //! Runs P policies against P environments: one loop over timesteps with batched policy calls,
 //! environments stepped in parallel, per-agent done masks.
 
+use std::time::Instant;
+
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::controller::{Controller, ControllerSpec};
@@ -45,6 +47,10 @@ pub struct EpisodeStats {
     pub lengths: Vec<usize>,
     /// Env steps of all agents, burn-in included (for throughput figures).
     pub env_steps: u64,
+    /// Wall seconds spent in the batched policy (conv + network + Hebbian update, transfers
+    /// included) and in stepping and observing the environments, to show where time goes.
+    pub policy_seconds: f64,
+    pub env_seconds: f64,
 }
 
 /// Seeds of one batch of episodes.
@@ -68,6 +74,7 @@ pub fn run_episodes<E: Env>(
     let device = genomes.device();
     let (obs_len, out_len) = (envs.observation_len(), envs.output_len());
 
+    let env_clock = Instant::now();
     envs.reset(&seeds.envs);
     let mut observation = vec![0.0f32; p * obs_len];
     envs.observe(&mut observation);
@@ -80,6 +87,8 @@ pub fn run_episodes<E: Env>(
         env_steps += p as u64;
     }
     // The first network input is the reset observation (reference quirk); burn-in ones are dropped.
+    let mut env_seconds = env_clock.elapsed().as_secs_f64();
+    let mut policy_seconds = 0.0;
 
     let mut controller = Controller::build(spec, genomes, seeds.init);
     let mut active = vec![true; p];
@@ -91,10 +100,14 @@ pub fn run_episodes<E: Env>(
         .saturating_sub(protocol.burn_in_steps);
     for t in 0..policy_steps {
         hook.before_act(t, &mut controller);
+        let policy_clock = Instant::now();
         let input = Tensor::<2>::from_data(TensorData::new(observation, [p, obs_len]), &device);
         let mut outputs = read_host(controller.act(input));
+        policy_seconds += policy_clock.elapsed().as_secs_f64();
         hook.map_outputs(t, &mut outputs);
+        let env_clock = Instant::now();
         envs.step(&outputs, &active, &mut steps);
+        env_seconds += env_clock.elapsed().as_secs_f64();
         hook.after_step(t, &steps);
         let checking = protocol.checks_after.is_none_or(|after| t > after);
         for a in 0..p {
@@ -125,13 +138,17 @@ pub fn run_episodes<E: Env>(
         if !active.iter().any(|&a| a) {
             break;
         }
+        let env_clock = Instant::now();
         observation = vec![0.0f32; p * obs_len];
         envs.observe(&mut observation);
+        env_seconds += env_clock.elapsed().as_secs_f64();
     }
     EpisodeStats {
         fitness,
         lengths,
         env_steps,
+        policy_seconds,
+        env_seconds,
     }
 }
 
@@ -186,6 +203,9 @@ pub fn init_seed(seed: u64, v: usize, p: usize, start: usize) -> u64 {
 pub struct Evaluation {
     pub fitness: Vec<f32>,
     pub env_steps: u64,
+    /// Seconds in the batched policy and in the environments (see [`EpisodeStats`]).
+    pub policy_seconds: f64,
+    pub env_seconds: f64,
     /// Per variant, per candidate.
     pub per_variant: Vec<Vec<f32>>,
 }
@@ -209,6 +229,7 @@ pub fn evaluate(
     let chunk = chunking.resolve(p, d, synapses, &population.device());
     let mut per_variant = Vec::with_capacity(task.variants.len());
     let mut env_steps = 0;
+    let (mut policy_seconds, mut env_seconds) = (0.0, 0.0);
     for (v, variant) in task.variants.iter().enumerate() {
         let mut fitness = Vec::with_capacity(p);
         let mut start = 0;
@@ -224,6 +245,8 @@ pub fn evaluate(
             };
             let stats = run_episodes(&mut envs, &task.protocol, spec, &rows, &seeds, &mut NoHook);
             env_steps += stats.env_steps;
+            policy_seconds += stats.policy_seconds;
+            env_seconds += stats.env_seconds;
             fitness.extend(stats.fitness);
             start += n;
         }
@@ -236,6 +259,8 @@ pub fn evaluate(
     Evaluation {
         fitness,
         env_steps,
+        policy_seconds,
+        env_seconds,
         per_variant,
     }
 }

@@ -203,6 +203,8 @@ impl Run {
             wall_seconds: wall,
             env_steps: eval.env_steps,
             agent_steps_per_second: eval.env_steps as f64 / wall.max(1e-9),
+            policy_seconds: eval.policy_seconds,
+            env_seconds: eval.env_seconds,
         };
         tracing::debug!(?m, step_norm = report.step_norm, "generation done");
         let metrics_path = self.dir.join(METRICS_FILE);

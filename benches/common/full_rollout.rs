@@ -1,0 +1,44 @@
+//! Full Hebbian rollouts (env + observation + network + update) through the library's batched
+//! `evaluate`, with early stops disabled so every episode runs its whole length; shared by the
+//! env benches.
+
+use std::time::Instant;
+
+use hebbian::config::Config;
+use hebbian::es::OpenEs;
+use hebbian::rollout::{Chunking, evaluate};
+
+/// Throughput of one generation of P random Hebbian ABCD_lr candidates on a task's first
+/// variant, `steps` env steps each.
+pub struct RolloutFigures {
+    pub agent_steps_per_second: f64,
+    /// Share of the wall time spent in the batched policy (conv + MLP + Hebbian update).
+    pub policy_share: f64,
+    pub env_share: f64,
+}
+
+pub fn full_rollout(task: &str, population: usize, steps: usize) -> RolloutFigures {
+    let text = format!(
+        "seed = 1\ngenerations = 1\npopulation = {}\n[task]\nname = \"{task}\"\n[network]\nrule = \"ABCD_lr\"\n",
+        population.max(2).next_multiple_of(2)
+    );
+    let config = Config::parse(&text, "bench", &[]).expect("bench config");
+    let mut task = config.task().expect("task");
+    task.variants.truncate(1);
+    task.protocol.max_env_steps = steps;
+    task.protocol.checks_after = Some(usize::MAX);
+    task.protocol.max_negative_streak = None;
+    let spec = config.controller_spec(&task).expect("spec");
+    let device = hebbian::device_from_name(&config.run.device).expect("device");
+    let centre = spec.layout().initial_centre(config.network.distribution, 1);
+    let mut es = OpenEs::new(config.es.clone(), config.population, centre, 1, &device).expect("es");
+    let candidates = es.ask().narrow(0, 0, population);
+    let start = Instant::now();
+    let eval = evaluate(&task, &spec, &candidates, Chunking { chunk: 0 }, 7);
+    let wall = start.elapsed().as_secs_f64();
+    RolloutFigures {
+        agent_steps_per_second: eval.env_steps as f64 / wall,
+        policy_share: eval.policy_seconds / wall,
+        env_share: eval.env_seconds / wall,
+    }
+}
