@@ -134,7 +134,7 @@ impl OpenEs {
             sigma: state.sigma,
             generation: state.generation,
             seed: state.seed,
-            l2_ranges: vec![0..d],
+            l2_ranges: std::iter::once(0..d).collect(),
             coevolved_ranges: Vec::new(),
             pending: None,
         })

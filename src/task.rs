@@ -86,7 +86,7 @@ impl Task {
             // Not a Bullet env, so the reference normalises; without it the N(0,1) rules blow
             // the weights up within a few steps and ES finds no gradient.
             default_normalize: true,
-            variants: vec![variant("cartpole", || CartPole::new())],
+            variants: vec![variant("cartpole", CartPole::new)],
         }
     }
 

@@ -8,13 +8,11 @@ use rand_chacha::ChaCha8Rng;
 
 const STEPS: usize = 4;
 
+/// The gradients with respect to both layers' coefficients.
+type Gradients = (Vec<f32>, Vec<f32>);
+
 /// Loss after T plastic steps of a 2-layer model built from two `HebbianLinear`s.
-fn loss(
-    c1: Vec<f32>,
-    c2: Vec<f32>,
-    device: &Device,
-    grad: bool,
-) -> (f32, Option<(Vec<f32>, Vec<f32>)>) {
+fn loss(c1: Vec<f32>, c2: Vec<f32>, device: &Device, grad: bool) -> (f32, Option<Gradients>) {
     let rule = Rule::AbcdLr;
     let (b, i, h, o) = (2, 3, 4, 2);
     let t1 = Tensor::<3>::from_data(TensorData::new(c1, [5, h, i]), device);

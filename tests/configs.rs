@@ -16,7 +16,7 @@ fn every_shipped_config_is_valid() {
             .task()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let spec = config.controller_spec(&task).unwrap();
-        assert!(spec.layout().len() > 0);
+        assert!(!spec.layout().is_empty());
         seen += 1;
     }
     assert!(seen >= 5, "only {seen} configs found");

@@ -99,6 +99,7 @@ fn oracle_episode(
     (w, outputs)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_batched(
     rule: Rule,
     host: &Host,
