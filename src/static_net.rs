@@ -25,9 +25,14 @@ impl StaticNetwork {
     /// # Shapes
     /// - input: `[P, in]` → `[P, A]`
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
-        mlp_forward(&self.weights, input, self.output_activation)
-            .pop()
-            .expect("at least one layer")
+        mlp_forward(
+            &self.weights,
+            input,
+            self.output_activation,
+            crate::plastic::UpdateKernel::Auto,
+        )
+        .pop()
+        .expect("at least one layer")
     }
 
     pub fn weights(&self) -> &[Tensor<3>] {

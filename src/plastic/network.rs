@@ -116,7 +116,12 @@ impl PlasticNetwork {
 
     /// Forward pass only: the activities `o0..oL` (input first), nothing changes.
     pub fn forward(&self, input: Tensor<2>) -> Vec<Tensor<2>> {
-        mlp_forward(&self.weights, input, self.config.output_activation)
+        mlp_forward(
+            &self.weights,
+            input,
+            self.config.output_activation,
+            self.config.kernel,
+        )
     }
 
     /// The Hebbian update of every layer from one step's activities (all computed before any
@@ -176,19 +181,25 @@ impl PlasticNetwork {
 }
 
 /// The forward pass shared by plastic and static networks: tanh hidden layers, no bias.
-/// Returns every layer's activity, input first.
+/// Returns every layer's activity, input first. `kernel` picks the fused batched product (flex)
+/// or burn's matmul, like the update.
 pub fn mlp_forward(
     weights: &[Tensor<3>],
     input: Tensor<2>,
     output_activation: OutputActivation,
+    kernel: UpdateKernel,
 ) -> Vec<Tensor<2>> {
     let last = weights.len() - 1;
     let mut activations = Vec::with_capacity(weights.len() + 1);
     activations.push(input);
     for (l, w) in weights.iter().enumerate() {
-        let [p, out, inp] = w.dims();
-        let x = activations[l].clone().reshape([p, inp, 1]);
-        let y = w.clone().matmul(x).reshape([p, out]);
+        let y = if kernel != UpdateKernel::TensorOps && super::fused::supported(&w.device()) {
+            super::fused::matvec_fused(w.clone(), activations[l].clone())
+        } else {
+            let [p, out, inp] = w.dims();
+            let x = activations[l].clone().reshape([p, inp, 1]);
+            w.clone().matmul(x).reshape([p, out])
+        };
         let y = if l < last || output_activation == OutputActivation::Tanh {
             y.tanh()
         } else {
