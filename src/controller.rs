@@ -1,7 +1,7 @@
 //! The batched policy of P candidates: optional conv front end, then a plastic or static MLP,
 //! built from rows of the `[P, D]` population tensor.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::architecture::Architecture;
 use crate::conv::ConvFrontEnd;
@@ -52,7 +52,9 @@ pub enum Network {
 pub struct Controller {
     conv: Option<ConvFrontEnd>,
     network: Network,
-    population: usize,
+    /// Which rows of the genomes the controller still holds (all, until finished episodes are
+    /// dropped with [`Controller::select_agents`]).
+    agents: Vec<usize>,
 }
 
 impl Controller {
@@ -91,12 +93,36 @@ impl Controller {
         Self {
             conv,
             network,
-            population: p,
+            agents: (0..p).collect(),
         }
     }
 
+    /// Agents currently held.
     pub fn population(&self) -> usize {
-        self.population
+        self.agents.len()
+    }
+
+    /// The genome row of each agent held, in batch order: batch row k is genome row `agents()[k]`.
+    pub fn agents(&self) -> &[usize] {
+        &self.agents
+    }
+
+    /// Keeps only the batch rows `rows` (increasing), e.g. the agents whose episodes still run.
+    pub fn select_agents(&mut self, rows: &[usize]) {
+        let device = match &self.network {
+            Network::Hebbian(net) => net.weights()[0].device(),
+            Network::Static(net) => net.device(),
+        };
+        let data: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+        let index = Tensor::<1, Int>::from_data(TensorData::new(data, [rows.len()]), &device);
+        if let Some(conv) = &mut self.conv {
+            conv.select_agents(&index);
+        }
+        match &mut self.network {
+            Network::Hebbian(net) => net.select_agents(&index),
+            Network::Static(net) => net.select_agents(&index),
+        }
+        self.agents = rows.iter().map(|&r| self.agents[r]).collect();
     }
 
     /// One step of all P policies. `observations`: `[P, obs]` → raw outputs `[P, A]`.

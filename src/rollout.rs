@@ -13,7 +13,8 @@ use crate::task::{Protocol, Task};
 /// Hooks into an episode, for experiments (freeze after N steps, clamp the actuators, zero
 /// weights). `t` is the 0-based policy step.
 pub trait StepHook {
-    /// Called before the policy acts at step `t`.
+    /// Called before the policy acts at step `t`. The controller may hold only the agents still
+    /// running ([`Controller::agents`] maps its batch rows to genome rows).
     fn before_act(&mut self, _t: usize, _controller: &mut Controller) {}
     /// May rewrite the raw outputs `[P, A]` before the envs see them.
     fn map_outputs(&mut self, _t: usize, _outputs: &mut [f32]) {}
@@ -61,6 +62,10 @@ pub struct EpisodeSeeds {
 }
 
 /// Runs one episode for each row of `genomes` in `envs` (already built, one per row).
+///
+/// Agents whose episode has ended are dropped from the batch once at most half of it still
+/// runs, so a generation costs about what its live agents cost; results are the same as with
+/// the full batch ([`run_episodes_full_batch`]).
 pub fn run_episodes<E: Env>(
     envs: &mut VecEnv<E>,
     protocol: &Protocol,
@@ -69,6 +74,31 @@ pub fn run_episodes<E: Env>(
     seeds: &EpisodeSeeds,
     hook: &mut dyn StepHook,
 ) -> EpisodeStats {
+    run(envs, protocol, spec, genomes, seeds, hook, true)
+}
+
+/// [`run_episodes`] that keeps every agent in the batch to the end (for checks and for hooks
+/// that index the controller by genome row).
+pub fn run_episodes_full_batch<E: Env>(
+    envs: &mut VecEnv<E>,
+    protocol: &Protocol,
+    spec: &ControllerSpec,
+    genomes: &Tensor<2>,
+    seeds: &EpisodeSeeds,
+    hook: &mut dyn StepHook,
+) -> EpisodeStats {
+    run(envs, protocol, spec, genomes, seeds, hook, false)
+}
+
+fn run<E: Env>(
+    envs: &mut VecEnv<E>,
+    protocol: &Protocol,
+    spec: &ControllerSpec,
+    genomes: &Tensor<2>,
+    seeds: &EpisodeSeeds,
+    hook: &mut dyn StepHook,
+    compact: bool,
+) -> EpisodeStats {
     let [p, _] = genomes.dims();
     assert_eq!(envs.len(), p, "one env per genome");
     let device = genomes.device();
@@ -76,6 +106,8 @@ pub fn run_episodes<E: Env>(
 
     let env_clock = Instant::now();
     envs.reset(&seeds.envs);
+    // The first network input is the reset observation (reference quirk): it is taken before
+    // the burn-in steps, whose observations are dropped.
     let mut observation = vec![0.0f32; p * obs_len];
     envs.observe(&mut observation);
     let mut steps = vec![EnvStep::default(); p];
@@ -86,7 +118,6 @@ pub fn run_episodes<E: Env>(
         envs.step(&zeros, &all, &mut steps);
         env_steps += p as u64;
     }
-    // The first network input is the reset observation (reference quirk); burn-in ones are dropped.
     let mut env_seconds = env_clock.elapsed().as_secs_f64();
     let mut policy_seconds = 0.0;
 
@@ -95,14 +126,20 @@ pub fn run_episodes<E: Env>(
     let mut fitness = vec![0.0f32; p];
     let mut lengths = vec![0usize; p];
     let mut negative_streak = vec![0usize; p];
+    let mut outputs = vec![0.0f32; p * out_len];
     let policy_steps = protocol
         .max_env_steps
         .saturating_sub(protocol.burn_in_steps);
     for t in 0..policy_steps {
         hook.before_act(t, &mut controller);
         let policy_clock = Instant::now();
-        let input = Tensor::<2>::from_data(TensorData::new(observation, [p, obs_len]), &device);
-        let mut outputs = read_host(controller.act(input));
+        let rows = controller.population();
+        let input = Tensor::<2>::from_data(TensorData::new(observation, [rows, obs_len]), &device);
+        let batch = read_host(controller.act(input));
+        for (k, &a) in controller.agents().iter().enumerate() {
+            outputs[a * out_len..(a + 1) * out_len]
+                .copy_from_slice(&batch[k * out_len..(k + 1) * out_len]);
+        }
         policy_seconds += policy_clock.elapsed().as_secs_f64();
         hook.map_outputs(t, &mut outputs);
         let env_clock = Instant::now();
@@ -135,12 +172,19 @@ pub fn run_episodes<E: Env>(
                 active[a] = false;
             }
         }
-        if !active.iter().any(|&a| a) {
+        let running = active.iter().filter(|&&a| a).count();
+        if running == 0 {
             break;
         }
+        if compact && 2 * running <= controller.population() {
+            let keep: Vec<usize> = (0..controller.population())
+                .filter(|&k| active[controller.agents()[k]])
+                .collect();
+            controller.select_agents(&keep);
+        }
         let env_clock = Instant::now();
-        observation = vec![0.0f32; p * obs_len];
-        envs.observe(&mut observation);
+        observation = vec![0.0f32; controller.population() * obs_len];
+        envs.observe_rows(controller.agents(), &mut observation);
         env_seconds += env_clock.elapsed().as_secs_f64();
     }
     EpisodeStats {

@@ -1,7 +1,7 @@
 //! The static-weight baseline: the same shapes as the plastic network, with the weights taken
 //! straight from the genome and never changed during the episode.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor};
 
 use crate::plastic::OutputActivation;
 use crate::plastic::network::mlp_forward;
@@ -20,6 +20,18 @@ impl StaticNetwork {
             weights,
             output_activation,
         }
+    }
+
+    pub fn device(&self) -> burn::tensor::Device {
+        self.weights[0].device()
+    }
+
+    /// Keeps only the agents in `rows` (in that order).
+    pub fn select_agents(&mut self, rows: &Tensor<1, Int>) {
+        self.weights = std::mem::take(&mut self.weights)
+            .into_iter()
+            .map(|w| w.select(0, rows.clone()))
+            .collect();
     }
 
     /// # Shapes

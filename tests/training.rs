@@ -241,3 +241,67 @@ fn model_files_open_in_python_safetensors() {
     );
     assert_eq!(stdout.trim(), "cartpole ABCD_lr (5, 128, 4) float32");
 }
+
+/// Dropping finished episodes from the batch must not change any result.
+#[test]
+fn compacting_finished_agents_changes_nothing() {
+    use burn::tensor::Tensor;
+    use hebbian::env::VecEnv;
+    use hebbian::rollout::{EpisodeSeeds, NoHook, run_episodes, run_episodes_full_batch};
+    use hebbian::task::Task;
+    // (Random Ant networks all lie on their belly until the 200-step grace ends, so their
+    // episodes end together and nothing would be compacted.)
+    for (name, rule, p) in [
+        ("cartpole", "ABCD_lr", 16),
+        ("car_racing", "ABCD_lr", 6),
+        ("car_racing", "static", 6),
+    ] {
+        let text = format!(
+            "seed = 2\ngenerations = 1\npopulation = {p}\n[task]\nname = \"{name}\"\n[network]\nrule = \"{rule}\"\n"
+        );
+        let config = Config::parse(&text, "test", &[]).unwrap();
+        let mut task = Task::by_name(name, &[]).unwrap();
+        task.protocol.max_env_steps = task.protocol.max_env_steps.min(600);
+        let spec = config.controller_spec(&task).unwrap();
+        let layout = spec.layout();
+        let device = hebbian::device_from_name("flex").unwrap();
+        let mut es = hebbian::es::OpenEs::new(
+            config.es.clone(),
+            p,
+            layout.initial_centre(config.network.distribution, 3),
+            5,
+            &device,
+        )
+        .unwrap();
+        let genomes: Tensor<2> = es.ask();
+        let seeds = EpisodeSeeds {
+            envs: (0..p as u64).map(|a| 100 + a).collect(),
+            init: 9,
+        };
+        let envs = || VecEnv::new((0..p).map(|_| (task.variants[0].factory)()).collect());
+        let compacted = run_episodes(
+            &mut envs(),
+            &task.protocol,
+            &spec,
+            &genomes,
+            &seeds,
+            &mut NoHook,
+        );
+        let full = run_episodes_full_batch(
+            &mut envs(),
+            &task.protocol,
+            &spec,
+            &genomes,
+            &seeds,
+            &mut NoHook,
+        );
+        assert_eq!(compacted.fitness, full.fitness, "{name}");
+        assert_eq!(compacted.lengths, full.lengths, "{name}");
+        // The check is only meaningful if episodes ended at different times.
+        let (min, max) = (
+            full.lengths.iter().min().unwrap(),
+            full.lengths.iter().max().unwrap(),
+        );
+        assert!(min < max, "{name}: all episodes lasted {min} steps");
+    }
+}

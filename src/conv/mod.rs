@@ -5,9 +5,9 @@
 
 pub mod fused;
 
-use burn::tensor::Tensor;
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{Int, Tensor};
 
 /// Shapes of the two conv layers (`[out_c, in_c, k, k]`), their strides and the input size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +89,22 @@ impl ConvFrontEnd {
             conv2,
             population: p,
         }
+    }
+
+    /// Keeps only the agents in `rows` (in that order).
+    pub fn select_agents(&mut self, rows: &Tensor<1, Int>) {
+        let p = self.population;
+        let keep = |t: Tensor<4>| {
+            let [pc, c, k1, k2] = t.dims();
+            let o = pc / p;
+            let n = rows.dims()[0];
+            t.reshape([p, o * c * k1 * k2])
+                .select(0, rows.clone())
+                .reshape([n * o, c, k1, k2])
+        };
+        self.conv1 = keep(self.conv1.clone());
+        self.conv2 = keep(self.conv2.clone());
+        self.population = rows.dims()[0];
     }
 
     /// # Shapes

@@ -52,6 +52,31 @@ impl<E: Env> VecEnv<E> {
             .for_each(|(e, o)| e.observe(o));
     }
 
+    /// Writes the observations of envs `rows` (increasing indices) into `out`
+    /// (`[rows.len(), obs]`), e.g. only the episodes still running.
+    pub fn observe_rows(&mut self, rows: &[usize], out: &mut [f32]) {
+        let n = self.observation_len();
+        assert_eq!(
+            out.len(),
+            rows.len() * n,
+            "one observation row per selected env"
+        );
+        let mut chunks = out.chunks_mut(n);
+        let mut wanted = rows.iter().copied().peekable();
+        let mut pairs = Vec::with_capacity(rows.len());
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            if wanted.peek() == Some(&i) {
+                wanted.next();
+                pairs.push((env, chunks.next().expect("row buffer")));
+            }
+        }
+        assert!(
+            wanted.next().is_none(),
+            "rows must be increasing env indices"
+        );
+        pairs.into_par_iter().for_each(|(e, o)| e.observe(o));
+    }
+
     /// Steps every active env with its row of `outputs` (`[P, A]`); inactive envs report a
     /// default step and are left untouched.
     pub fn step(&mut self, outputs: &[f32], active: &[bool], steps: &mut [EnvStep]) {

@@ -1,6 +1,6 @@
 //! A population of P plastic MLPs evaluated as one: weights `[P, out, in]` per layer.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::update::{UpdateKernel, update};
 use crate::rule::{FoldedCoefficients, Rule};
@@ -167,6 +167,22 @@ impl PlasticNetwork {
     /// The current weights of each layer, `[P, out, in]`.
     pub fn weights(&self) -> &[Tensor<3>] {
         &self.weights
+    }
+
+    /// Keeps only the agents in `rows` (in that order), e.g. to drop finished episodes.
+    pub fn select_agents(&mut self, rows: &Tensor<1, Int>) {
+        let keep = |t: Tensor<3>| t.select(0, rows.clone());
+        self.weights = std::mem::take(&mut self.weights)
+            .into_iter()
+            .map(keep)
+            .collect();
+        for c in &mut self.coefficients {
+            c.a = keep(c.a.clone());
+            c.b = keep(c.b.clone());
+            c.c = keep(c.c.clone());
+            c.d = keep(c.d.clone());
+        }
+        self.population = rows.dims()[0];
     }
 
     /// Replaces one layer's weights from outside (e.g. zeroing a band of synapses).
