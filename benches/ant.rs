@@ -71,20 +71,12 @@ fn parallel(morph: &Morphology, cfg: PhysicsConfig, n: usize) -> f64 {
 const REFERENCE_ROLLOUT: f64 = 1_600.0;
 
 fn rollouts() {
-    let threads = rayon::current_num_threads() as f64;
-    for (p, steps) in [(1, 1000), (64, 500), (512, 200)] {
-        let f = full_rollout::full_rollout("ant", p, steps);
-        println!(
-            "Ant full Hebbian rollout (physics + 28-128-64-8 + update) P={p}, {steps} steps: \
-             {:.0} agent-steps/s on {threads} threads ({:.0} per core, {:.1}x the reference's {REFERENCE_ROLLOUT}); \
-             policy {:.0}% / env {:.0}% of wall",
-            f.agent_steps_per_second,
-            f.agent_steps_per_second / threads,
-            f.agent_steps_per_second / threads / REFERENCE_ROLLOUT,
-            100.0 * f.policy_share,
-            100.0 * f.env_share
-        );
-    }
+    full_rollout::print_rollouts(
+        "ant",
+        "physics + 28-128-64-8 + update",
+        REFERENCE_ROLLOUT,
+        &[(1, 1000), (64, 500), (512, 200)],
+    );
 }
 
 fn main() {

@@ -68,20 +68,12 @@ fn rate(reps: usize, n: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
 const REFERENCE_ROLLOUT: f64 = 137.0;
 
 fn rollouts() {
-    let threads = rayon::current_num_threads() as f64;
-    for (p, steps) in [(1, 300), (64, 200), (256, 100)] {
-        let f = full_rollout::full_rollout("car_racing", p, steps);
-        println!(
-            "car_racing full Hebbian rollout (render + 84x84 + conv + 648-128-64-3 + update) P={p}: \
-             {:.0} agent-steps/s on {threads} threads ({:.0} per core, {:.1}x the reference's {REFERENCE_ROLLOUT}); \
-             policy {:.0}% / env {:.0}% of wall",
-            f.agent_steps_per_second,
-            f.agent_steps_per_second / threads,
-            f.agent_steps_per_second / threads / REFERENCE_ROLLOUT,
-            100.0 * f.policy_share,
-            100.0 * f.env_share
-        );
-    }
+    full_rollout::print_rollouts(
+        "car_racing",
+        "render + 84x84 + conv + 648-128-64-3 + update",
+        REFERENCE_ROLLOUT,
+        &[(1, 300), (64, 200), (256, 100)],
+    );
 }
 
 fn main() {

@@ -42,3 +42,22 @@ pub fn full_rollout(task: &str, population: usize, steps: usize) -> RolloutFigur
         env_share: eval.env_seconds / wall,
     }
 }
+
+/// Prints one line per `(P, steps)` case: agent-steps/s in total and per core, the ratio to
+/// the reference's per-core rate, and the policy/env split.
+pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[(usize, usize)]) {
+    let threads = rayon::current_num_threads() as f64;
+    for &(p, steps) in cases {
+        let f = full_rollout(task, p, steps);
+        println!(
+            "{task} full Hebbian rollout ({what}) P={p}, {steps} steps: {:.0} agent-steps/s on \
+             {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
+             policy {:.0}% / env {:.0}% of wall",
+            f.agent_steps_per_second,
+            f.agent_steps_per_second / threads,
+            f.agent_steps_per_second / threads / reference_per_core,
+            100.0 * f.policy_share,
+            100.0 * f.env_share
+        );
+    }
+}

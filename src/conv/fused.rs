@@ -264,18 +264,10 @@ mod tests {
 #[cfg(feature = "flex")]
 mod flex_impl {
     use super::*;
+    use crate::plastic::fused::flex_impl::{dense, slice};
     use burn::backend::Flex;
 
     type FlexTensor = FloatTensor<Flex>;
-
-    fn dense(t: FlexTensor) -> FlexTensor {
-        let n = t.layout().num_elements();
-        if t.layout().contiguous_offsets() == Some((0, n)) && t.storage::<f32>().len() == n {
-            t
-        } else {
-            t.to_contiguous()
-        }
-    }
 
     impl FusedConvBackend for Flex {
         fn fused_conv_front_end(
@@ -299,9 +291,9 @@ mod flex_impl {
             let mut out = vec![0.0f32; p * shape.features()];
             forward_slices(
                 &shape,
-                input.as_slice::<f32>().expect("f32 input"),
-                conv1.as_slice::<f32>().expect("f32 conv1"),
-                conv2.as_slice::<f32>().expect("f32 conv2"),
+                slice(&input),
+                slice(&conv1),
+                slice(&conv2),
                 &mut out,
             );
             FlexTensor::from_data(burn::tensor::TensorData::new(out, [p, shape.features()]))

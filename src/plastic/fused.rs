@@ -167,14 +167,14 @@ pub fn normalize_rows(w: &mut [f32], row_max: &[f32], out: usize, inp: usize) {
 }
 
 #[cfg(feature = "flex")]
-mod flex_impl {
+pub(crate) mod flex_impl {
     use super::*;
     use burn::backend::Flex;
 
     type FlexTensor = FloatTensor<Flex>;
 
     /// A contiguous tensor whose storage is exactly its elements (no offset, no view).
-    fn dense(t: FlexTensor) -> FlexTensor {
+    pub(crate) fn dense(t: FlexTensor) -> FlexTensor {
         let n = t.layout().num_elements();
         if t.layout().contiguous_offsets() == Some((0, n)) && t.storage::<f32>().len() == n {
             t
@@ -183,7 +183,7 @@ mod flex_impl {
         }
     }
 
-    fn slice(t: &FlexTensor) -> &[f32] {
+    pub(crate) fn slice(t: &FlexTensor) -> &[f32] {
         t.as_slice::<f32>().expect("dense f32 tensor")
     }
 
