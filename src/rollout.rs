@@ -225,10 +225,12 @@ impl Chunking {
         if !crate::device::is_cpu(device) {
             return population;
         }
-        // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3).
+        // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3), but
+        // batch at least 32 agents: fewer leave the cores idle between the per-step ops
+        // (measured on CarRacing: 8 agents per chunk was ~25 % slower than 32 or 64).
         let bytes_per_agent = 4 * (5 * synapses + genome_len);
         (24 * 1024 * 1024 / bytes_per_agent.max(1))
-            .max(8)
+            .max(32)
             .min(population)
     }
 }
