@@ -34,6 +34,10 @@ pub trait FusedHebbianBackend: Backend {
     /// The batched forward product `y[p] = W[p] · x[p]`: `w` `[P, out, in]`, `x` `[P, in]` →
     /// `[P, out]`.
     fn fused_batched_matvec(w: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The tensor itself when its storage is already exactly its elements, else a contiguous
+    /// copy (so that the kernels above never copy per step).
+    fn fused_dense(t: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// Whether the fused kernel can run on this device (flex without autodiff).
@@ -61,6 +65,14 @@ pub fn update_fused(
         normalize,
     );
     Tensor::from_dispatch(out)
+}
+
+/// A contiguous tensor, copied only if it is a view. The caller checks [`supported`] first.
+pub fn make_dense<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    use burn::backend::Dispatch;
+    Tensor::from_dispatch(<Dispatch as FusedHebbianBackend>::fused_dense(
+        t.into_dispatch(),
+    ))
 }
 
 /// Runs the fused batched product `W[p] · x[p]`. The caller checks [`supported`] first.
@@ -221,6 +233,10 @@ pub(crate) mod flex_impl {
                 normalize_rows(ws, &row_max, out, inp);
             }
             w
+        }
+
+        fn fused_dense(t: FlexTensor) -> FlexTensor {
+            dense(t)
         }
 
         fn fused_batched_matvec(w: FlexTensor, x: FlexTensor) -> FlexTensor {

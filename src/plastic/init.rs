@@ -9,6 +9,7 @@ use std::str::FromStr;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 
 /// How the plastic weights start each episode.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -68,16 +69,34 @@ impl WeightInit {
     }
 
     /// Draws `population` independent `[out, in]` matrices, row-major, agent after agent.
+    /// Each agent has its own stream (from `seed` and its index), so agents are drawn in
+    /// parallel and the result does not depend on the thread count.
     ///
     /// `Coevolve` has no distribution of its own: the caller takes the weights from the genome;
     /// asking it to sample is a programming error and returns zeros.
     pub fn sample(self, population: usize, out: usize, inp: usize, seed: u64) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let n = population * out * inp;
+        let mut w = vec![0.0f32; population * out * inp];
+        if out * inp == 0 {
+            return w;
+        }
+        w.par_chunks_mut(out * inp)
+            .enumerate()
+            .for_each(|(agent, matrix)| {
+                let rng =
+                    ChaCha8Rng::seed_from_u64(crate::es::stream_seed(seed, agent as u64, 0x1417));
+                self.fill(matrix, out, inp, rng);
+            });
+        w
+    }
+
+    /// One agent's `[out, in]` matrix.
+    fn fill(self, w: &mut [f32], out: usize, inp: usize, mut rng: ChaCha8Rng) {
         let fan_in = inp as f32;
         let fan_out = out as f32;
-        let mut uniform =
-            |bound: f32| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
+        let mut uniform = |bound: f32| {
+            w.iter_mut()
+                .for_each(|v| *v = rng.random_range(-bound..bound))
+        };
         match self {
             WeightInit::Uni => uniform(0.1),
             WeightInit::UniBig => uniform(1.0),
@@ -88,29 +107,25 @@ impl WeightInit {
                 uniform(gain * (3.0 / fan_in).sqrt())
             }
             WeightInit::Default => uniform(1.0 / fan_in.sqrt()),
-            WeightInit::Normal => (0..n)
-                .map(|_| 0.024 * rng.sample::<f32, _>(StandardNormal))
-                .collect(),
+            WeightInit::Normal => w
+                .iter_mut()
+                .for_each(|v| *v = 0.024 * rng.sample::<f32, _>(StandardNormal)),
             WeightInit::Sparse => {
                 // torch.nn.init.sparse_: per column, ceil(0.8*rows) random rows are zero.
                 let zeros_per_column = (0.8 * out as f32).ceil() as usize;
-                let mut w: Vec<f32> = (0..n)
-                    .map(|_| 0.01 * rng.sample::<f32, _>(StandardNormal))
-                    .collect();
+                w.iter_mut()
+                    .for_each(|v| *v = 0.01 * rng.sample::<f32, _>(StandardNormal));
                 let mut rows: Vec<usize> = (0..out).collect();
-                for agent in w.chunks_mut(out * inp) {
-                    for col in 0..inp {
-                        for k in 0..zeros_per_column {
-                            let pick = rng.random_range(k..out);
-                            rows.swap(k, pick);
-                            agent[rows[k] * inp + col] = 0.0;
-                        }
+                for col in 0..inp {
+                    for k in 0..zeros_per_column {
+                        let pick = rng.random_range(k..out);
+                        rows.swap(k, pick);
+                        w[rows[k] * inp + col] = 0.0;
                     }
                 }
-                w
             }
-            WeightInit::Ones => vec![1.0; n],
-            WeightInit::Zeros | WeightInit::Coevolve => vec![0.0; n],
+            WeightInit::Ones => w.fill(1.0),
+            WeightInit::Zeros | WeightInit::Coevolve => w.fill(0.0),
         }
     }
 }

@@ -229,9 +229,8 @@ pub fn mlp_forward(
 /// Makes the folded arrays dense once per episode, so the fused kernel never copies per step.
 fn dense_coefficients(c: FoldedCoefficients) -> FoldedCoefficients {
     let dense = |t: Tensor<3>| {
-        let device = t.device();
-        if crate::plastic::fused::supported(&device) {
-            Tensor::from_data(t.into_data(), &device)
+        if crate::plastic::fused::supported(&t.device()) {
+            crate::plastic::fused::make_dense(t)
         } else {
             t
         }
