@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// ES hyper-parameters (reference defaults).
@@ -194,15 +195,20 @@ impl OpenEs {
         }
     }
 
-    /// The noise of one generation, `[P/2, D]`, from its own stream.
+    /// The noise of one generation, `[P/2, D]`: each row from its own stream keyed by
+    /// (seed, generation, row), drawn in parallel (the values do not depend on the thread count).
     fn half_noise(&self) -> Tensor<2> {
         let half = self.population / 2;
         let d = self.dimension();
-        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(self.seed, self.generation, 0x0E5));
-        let noise: Vec<f32> = StandardNormal
-            .sample_iter(&mut rng)
-            .take(half * d)
-            .collect();
+        let base = stream_seed(self.seed, self.generation, 0x0E5);
+        let mut noise = vec![0.0f32; half * d];
+        if d > 0 {
+            noise.par_chunks_mut(d).enumerate().for_each(|(m, row)| {
+                let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(base, m as u64, 0));
+                row.iter_mut()
+                    .for_each(|v| *v = StandardNormal.sample(&mut rng));
+            });
+        }
         Tensor::from_data(TensorData::new(noise, [half, d]), &self.centre.device())
     }
 
