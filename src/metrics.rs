@@ -118,29 +118,30 @@ pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0u64..last, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(0f64..(last as f64 - 1.0).max(1.0), (lo - pad)..(hi + pad))
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
         .x_desc("generation")
         .y_desc("fitness")
+        .light_line_style(WHITE)
         .draw()
         .map_err(|e| err(&e))?;
+    // The population's min–max range as one shaded polygon.
+    let band = RGBColor(180, 200, 240).mix(0.6);
+    let outline: Vec<(f64, f32)> = pts
+        .iter()
+        .map(|m| (m.generation as f64, m.max_fitness))
+        .chain(pts.iter().rev().map(|m| (m.generation as f64, m.min_fitness)))
+        .collect();
     chart
-        .draw_series(pts.iter().map(|m| {
-            let band = RGBColor(180, 200, 240).mix(0.5);
-            Rectangle::new(
-                [
-                    (m.generation, m.min_fitness),
-                    (m.generation + 1, m.max_fitness),
-                ],
-                band.filled(),
-            )
-        }))
-        .map_err(|e| err(&e))?;
+        .draw_series(std::iter::once(Polygon::new(outline, band.filled())))
+        .map_err(|e| err(&e))?
+        .label("min–max")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], band.filled()));
     chart
         .draw_series(LineSeries::new(
-            pts.iter().map(|m| (m.generation, m.max_fitness)),
+            pts.iter().map(|m| (m.generation as f64, m.max_fitness)),
             &RED,
         ))
         .map_err(|e| err(&e))?
@@ -148,8 +149,8 @@ pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart
         .draw_series(LineSeries::new(
-            pts.iter().map(|m| (m.generation, m.mean_fitness)),
-            &BLUE,
+            pts.iter().map(|m| (m.generation as f64, m.mean_fitness)),
+            BLUE.stroke_width(2),
         ))
         .map_err(|e| err(&e))?
         .label("mean")
