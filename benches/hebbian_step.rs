@@ -2,8 +2,8 @@
 //! compiled backend, fused and unfused, next to this machine's memory bandwidth (STREAM triad)
 //! measured in the same run. `cargo bench --bench hebbian_step [-- --quick]`
 //!
-//! Traffic per agent-step counted as useful: read W, A', B', C', D', write W, and the forward
-//! read of W = 7 arrays x 4 B x synapses.
+//! Traffic per agent-step counted as useful: read W, A', B', C', D', write W = 6 arrays x 4 B
+//! x synapses (the fused step computes the forward product from the same read of W).
 
 use std::time::{Duration, Instant};
 
@@ -230,7 +230,7 @@ fn main() {
     );
     let ant = Architecture::ant();
     let synapses: usize = ant.layer_shapes().iter().map(|(o, i)| o * i).sum();
-    let bytes_per_step = (7 * 4 * synapses) as f64;
+    let bytes_per_step = (6 * 4 * synapses) as f64;
     let limit = triad * 1e9 / bytes_per_step;
     println!(
         "Ant update bandwidth limit: {limit:.0} agent-steps/s ({:.0} KB per agent-step)\n",

@@ -110,7 +110,7 @@ impl Controller {
     /// Keeps only the batch rows `rows` (increasing), e.g. the agents whose episodes still run.
     pub fn select_agents(&mut self, rows: &[usize]) {
         let device = match &self.network {
-            Network::Hebbian(net) => net.weights()[0].device(),
+            Network::Hebbian(net) => net.device(),
             Network::Static(net) => net.device(),
         };
         let data: Vec<i64> = rows.iter().map(|&r| r as i64).collect();

@@ -35,6 +35,25 @@ pub trait FusedHebbianBackend: Backend {
     /// `[P, out]`.
     fn fused_batched_matvec(w: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
 
+    /// One whole timestep of one layer in a single pass over its rows: for each row,
+    /// `post = act(scale · W·pre)`, then (when `update`) `W ← scale·W + ΔW(pre, post)` while
+    /// the row is still in L1. `scale` (`[P]`) is the per-agent factor that turns the stored
+    /// weights into the true ones: normalisation is deferred into it instead of an extra pass.
+    /// Returns `(W, post, scale)`.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_forward_update(
+        w: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        c: FloatTensor<Self>,
+        d: FloatTensor<Self>,
+        pre: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        tanh: bool,
+        update: bool,
+        normalize: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// The tensor itself when its storage is already exactly its elements, else a contiguous
     /// copy (so that the kernels above never copy per step).
     fn fused_dense(t: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -65,6 +84,102 @@ pub fn update_fused(
         normalize,
     );
     Tensor::from_dispatch(out)
+}
+
+/// What [`forward_update_fused`] returns: the stored weights, the layer's output and the
+/// per-agent scale.
+pub struct LayerStep {
+    pub weights: Tensor<3>,
+    pub post: Tensor<2>,
+    pub scale: Tensor<1>,
+}
+
+/// Runs [`FusedHebbianBackend::fused_forward_update`]. The caller checks [`supported`] first.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_update_fused(
+    weights: Tensor<3>,
+    c: &FoldedCoefficients,
+    pre: Tensor<2>,
+    scale: Tensor<1>,
+    tanh: bool,
+    update: bool,
+    normalize: bool,
+) -> LayerStep {
+    use burn::backend::Dispatch;
+    let (w, post, scale) = <Dispatch as FusedHebbianBackend>::fused_forward_update(
+        weights.into_dispatch(),
+        c.a.clone().into_dispatch(),
+        c.b.clone().into_dispatch(),
+        c.c.clone().into_dispatch(),
+        c.d.clone().into_dispatch(),
+        pre.into_dispatch(),
+        scale.into_dispatch(),
+        tanh,
+        update,
+        normalize,
+    );
+    LayerStep {
+        weights: Tensor::from_dispatch(w),
+        post: Tensor::from_dispatch(post),
+        scale: Tensor::from_dispatch(scale),
+    }
+}
+
+/// The single-pass layer step on plain slices (see `fused_forward_update`). `row_max`
+/// receives each row's max |stored w| after the update.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_update_rows(
+    w: &mut [f32],
+    coefficients: [&[f32]; 4],
+    pre: &[f32],
+    scale: &[f32],
+    post: &mut [f32],
+    row_max: &mut [f32],
+    out: usize,
+    inp: usize,
+    tanh: bool,
+    update: bool,
+) {
+    let [a, b, c, d] = coefficients;
+    let rows_per_task = (SYNAPSES_PER_TASK / inp).max(1);
+    w.par_chunks_mut(rows_per_task * inp)
+        .zip(post.par_chunks_mut(rows_per_task))
+        .zip(row_max.par_chunks_mut(rows_per_task))
+        .enumerate()
+        .for_each(|(task, ((w_chunk, post_chunk), max_chunk))| {
+            let first_row = task * rows_per_task;
+            for (r, ((w_row, po), max)) in w_chunk
+                .chunks_exact_mut(inp)
+                .zip(post_chunk.iter_mut())
+                .zip(max_chunk.iter_mut())
+                .enumerate()
+            {
+                let row = first_row + r;
+                let agent = row / out;
+                let s = scale[agent];
+                let pre_row = &pre[agent * inp..(agent + 1) * inp];
+                let y = s * dot(w_row, pre_row);
+                let p = if tanh { y.tanh() } else { y };
+                *po = p;
+                if !update {
+                    continue;
+                }
+                let span = row * inp..(row + 1) * inp;
+                let mut m = 0.0f32;
+                for (((((wv, &av), &bv), &cv), &dv), &xv) in w_row
+                    .iter_mut()
+                    .zip(&a[span.clone()])
+                    .zip(&b[span.clone()])
+                    .zip(&c[span.clone()])
+                    .zip(&d[span.clone()])
+                    .zip(pre_row)
+                {
+                    *wv = s * *wv + (av * p + bv) * xv + cv * p + dv;
+                    m = m.max(wv.abs());
+                }
+                *max = m;
+            }
+        });
 }
 
 /// A contiguous tensor, copied only if it is a view. The caller checks [`supported`] first.
@@ -233,6 +348,57 @@ pub(crate) mod flex_impl {
                 normalize_rows(ws, &row_max, out, inp);
             }
             w
+        }
+
+        fn fused_forward_update(
+            w: FlexTensor,
+            a: FlexTensor,
+            b: FlexTensor,
+            c: FlexTensor,
+            d: FlexTensor,
+            pre: FlexTensor,
+            scale: FlexTensor,
+            tanh: bool,
+            update: bool,
+            normalize: bool,
+        ) -> (FlexTensor, FlexTensor, FlexTensor) {
+            let dims = w.layout().shape().clone();
+            let (p, out, inp) = (dims[0], dims[1], dims[2]);
+            let mut w = dense(w);
+            let (a, b, c, d) = (dense(a), dense(b), dense(c), dense(d));
+            let (pre, scale) = (dense(pre), dense(scale));
+            let mut post = vec![0.0f32; p * out];
+            let mut row_max = vec![0.0f32; p * out];
+            forward_update_rows(
+                w.storage_mut::<f32>(),
+                [slice(&a), slice(&b), slice(&c), slice(&d)],
+                slice(&pre),
+                slice(&scale),
+                &mut post,
+                &mut row_max,
+                out,
+                inp,
+                tanh,
+                update,
+            );
+            let new_scale: Vec<f32> = if !update {
+                slice(&scale).to_vec()
+            } else if normalize {
+                // The reference divides each matrix by its max |w| after the update; keep that
+                // division as the agent's scale for the next step (an all-zero matrix stays).
+                row_max
+                    .chunks(out)
+                    .map(|r| {
+                        let m = r.iter().copied().fold(0.0f32, f32::max);
+                        if m > 0.0 { 1.0 / m } else { 1.0 }
+                    })
+                    .collect()
+            } else {
+                vec![1.0; p]
+            };
+            let post = FlexTensor::from_data(burn::tensor::TensorData::new(post, [p, out]));
+            let scale = FlexTensor::from_data(burn::tensor::TensorData::new(new_scale, [p]));
+            (w, post, scale)
         }
 
         fn fused_dense(t: FlexTensor) -> FlexTensor {

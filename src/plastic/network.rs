@@ -49,8 +49,12 @@ impl PlasticConfig {
 pub struct PlasticNetwork {
     config: PlasticConfig,
     population: usize,
+    /// Stored weights; the true weights are these times `scales` where present.
     weights: Vec<Tensor<3>>,
     coefficients: Vec<FoldedCoefficients>,
+    /// Per layer, per agent `[P]`: the single-pass fused step defers the normalisation into
+    /// this factor instead of rewriting W. `None` on the tensor-op path.
+    scales: Option<Vec<Tensor<1>>>,
     plastic: bool,
 }
 
@@ -89,6 +93,7 @@ impl PlasticNetwork {
             population,
             weights: initial_weights,
             coefficients,
+            scales: None,
             plastic: true,
         }
     }
@@ -117,7 +122,7 @@ impl PlasticNetwork {
     /// Forward pass only: the activities `o0..oL` (input first), nothing changes.
     pub fn forward(&self, input: Tensor<2>) -> Vec<Tensor<2>> {
         mlp_forward(
-            &self.weights,
+            &self.weights(),
             input,
             self.config.output_activation,
             self.config.kernel,
@@ -130,6 +135,7 @@ impl PlasticNetwork {
         if !self.plastic {
             return;
         }
+        self.materialize();
         // Move the weights out so that each update may reuse its buffer.
         let old = std::mem::take(&mut self.weights);
         self.weights = old
@@ -149,10 +155,52 @@ impl PlasticNetwork {
     }
 
     /// One timestep: forward, then the Hebbian update. Returns the output `[P, A]`.
+    ///
+    /// On flex each layer runs as one fused pass (forward row, then its update while the row is
+    /// in cache); the result equals forward-then-update, as every activity is computed before
+    /// that layer's weights change and no layer's update affects another's input.
     pub fn step(&mut self, input: Tensor<2>) -> Tensor<2> {
-        let activations = self.forward(input);
-        self.update(&activations);
-        activations.last().cloned().expect("at least one layer")
+        if self.config.kernel == UpdateKernel::TensorOps
+            || !super::fused::supported(&input.device())
+        {
+            let activations = self.forward(input);
+            self.update(&activations);
+            return activations.last().cloned().expect("at least one layer");
+        }
+        let device = input.device();
+        let p = self.population;
+        let layers = self.weights.len();
+        let mut scales = self
+            .scales
+            .take()
+            .unwrap_or_else(|| vec![Tensor::ones([p], &device); layers]);
+        let weights = std::mem::take(&mut self.weights);
+        let mut x = input;
+        for (l, w) in weights.into_iter().enumerate() {
+            let tanh = l + 1 < layers || self.config.output_activation == OutputActivation::Tanh;
+            let step = super::fused::forward_update_fused(
+                w,
+                &self.coefficients[l],
+                x,
+                scales[l].clone(),
+                tanh,
+                self.plastic,
+                self.config.normalize,
+            );
+            self.weights.push(step.weights);
+            scales[l] = step.scale;
+            x = step.post;
+        }
+        self.scales = Some(scales);
+        x
+    }
+
+    /// Folds the deferred per-agent scales into the stored weights.
+    fn materialize(&mut self) {
+        if self.scales.is_some() {
+            self.weights = self.weights();
+            self.scales = None;
+        }
     }
 
     /// Stops (or restarts) all Hebbian updates, e.g. to freeze the weights after N steps.
@@ -165,8 +213,20 @@ impl PlasticNetwork {
     }
 
     /// The current weights of each layer, `[P, out, in]`.
-    pub fn weights(&self) -> &[Tensor<3>] {
-        &self.weights
+    pub fn weights(&self) -> Vec<Tensor<3>> {
+        match &self.scales {
+            None => self.weights.clone(),
+            Some(scales) => self
+                .weights
+                .iter()
+                .zip(scales)
+                .map(|(w, s)| w.clone() * s.clone().reshape([self.population, 1, 1]))
+                .collect(),
+        }
+    }
+
+    pub fn device(&self) -> Device {
+        self.weights[0].device()
     }
 
     /// Keeps only the agents in `rows` (in that order), e.g. to drop finished episodes.
@@ -176,6 +236,11 @@ impl PlasticNetwork {
             .into_iter()
             .map(keep)
             .collect();
+        if let Some(scales) = &mut self.scales {
+            for s in scales.iter_mut() {
+                *s = s.clone().select(0, rows.clone());
+            }
+        }
         for c in &mut self.coefficients {
             c.a = keep(c.a.clone());
             c.b = keep(c.b.clone());
@@ -187,6 +252,7 @@ impl PlasticNetwork {
 
     /// Replaces one layer's weights from outside (e.g. zeroing a band of synapses).
     pub fn set_weights(&mut self, layer: usize, weights: Tensor<3>) {
+        self.materialize();
         assert_eq!(
             weights.dims(),
             self.weights[layer].dims(),
