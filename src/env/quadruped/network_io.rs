@@ -67,7 +67,8 @@ mod tests {
             Env::step(&mut ant, &[0.0; ACT_DIM]);
         }
         let mut progress = 0.0;
-        for t in 0..300 {
+        // 600 steps: some inits take a few hundred steps to get off the belly.
+        for t in 0..600 {
             let s = Env::step(&mut ant, &calibration_gait(t));
             assert!(!s.diverged);
             progress += s.reward;
