@@ -49,9 +49,11 @@ fn bench(task: &str, rule: &str, population: usize, generations: u64) {
         );
         if task == "ant" {
             let reference = REFERENCE_ANT_SECONDS_PER_EPISODE * steps_per_episode / 270.0;
+            let threads = rayon::current_num_threads() as f64;
             println!(
-                "           reference at this episode length: {reference:.3} s per candidate-episode -> {:.1}x",
-                reference / per_episode
+                "           reference at this episode length: {reference:.3} CPU-s per candidate-episode -> {:.1}x on {threads} threads, {:.1}x per core",
+                reference / per_episode,
+                reference / per_episode / threads
             );
         }
     }
