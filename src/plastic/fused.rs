@@ -165,19 +165,7 @@ pub fn forward_update_rows(
                     continue;
                 }
                 let span = row * inp..(row + 1) * inp;
-                let mut m = 0.0f32;
-                for (((((wv, &av), &bv), &cv), &dv), &xv) in w_row
-                    .iter_mut()
-                    .zip(&a[span.clone()])
-                    .zip(&b[span.clone()])
-                    .zip(&c[span.clone()])
-                    .zip(&d[span.clone()])
-                    .zip(pre_row)
-                {
-                    *wv = s * *wv + (av * p + bv) * xv + cv * p + dv;
-                    m = m.max(wv.abs());
-                }
-                *max = m;
+                *max = update_row(w_row, [a, b, c, d].map(|k| &k[span.clone()]), pre_row, p, s);
             }
         });
 }
@@ -218,6 +206,17 @@ pub fn matvec_rows(w: &[f32], x: &[f32], y: &mut [f32], out: usize, inp: usize) 
                 *yv = dot(w_row, &x[agent * inp..(agent + 1) * inp]);
             }
         });
+}
+
+/// One row of the rule: `w ← scale·w + (a·post + b)·pre + c·post + d`; returns max |w|.
+#[inline(always)]
+fn update_row(w: &mut [f32], [a, b, c, d]: [&[f32]; 4], pre: &[f32], post: f32, scale: f32) -> f32 {
+    let mut m = 0.0f32;
+    for (((((wv, &av), &bv), &cv), &dv), &xv) in w.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(pre) {
+        *wv = scale * *wv + (av * post + bv) * xv + cv * post + dv;
+        m = m.max(wv.abs());
+    }
+    m
 }
 
 /// A dot product with eight independent partial sums, so that it vectorises.
@@ -262,21 +261,15 @@ pub fn update_rows(
                 let row = first_row + r;
                 let agent = row / out;
                 let po = post[row];
-                let s = row * inp..(row + 1) * inp;
+                let span = row * inp..(row + 1) * inp;
                 let pre_row = &pre[agent * inp..(agent + 1) * inp];
-                let mut m = 0.0f32;
-                for (((((wv, &av), &bv), &cv), &dv), &pv) in w_row
-                    .iter_mut()
-                    .zip(&a[s.clone()])
-                    .zip(&b[s.clone()])
-                    .zip(&c[s.clone()])
-                    .zip(&d[s.clone()])
-                    .zip(pre_row)
-                {
-                    *wv += (av * po + bv) * pv + cv * po + dv;
-                    m = m.max(wv.abs());
-                }
-                *max = m;
+                *max = update_row(
+                    w_row,
+                    [a, b, c, d].map(|k| &k[span.clone()]),
+                    pre_row,
+                    po,
+                    1.0,
+                );
             }
         });
 }
