@@ -1,0 +1,45 @@
+//! The shipped models still score what `models/README.md` says (a change to the envs, the
+//! network or the file format that breaks them fails here).
+
+use std::path::Path;
+
+use hebbian::eval::evaluate_model;
+
+fn model(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+}
+
+#[test]
+fn shipped_cartpole_model_balances() {
+    let report = evaluate_model(
+        &model("cartpole_ABCD_lr.safetensors"),
+        20,
+        123,
+        Some("flex"),
+        &[],
+    )
+    .unwrap();
+    assert!(
+        report.variants[0].mean > 400.0,
+        "mean {}",
+        report.variants[0].mean
+    );
+}
+
+#[test]
+fn shipped_ant_model_walks_on_its_training_morphologies() {
+    let variants = ["intact".to_string(), "right_damaged".to_string()];
+    let report = evaluate_model(
+        &model("ant_ABCD_lr_P128_g40.safetensors"),
+        6,
+        123,
+        Some("flex"),
+        &variants,
+    )
+    .unwrap();
+    let means: Vec<f32> = report.variants.iter().map(|v| v.mean).collect();
+    // README: 470.9 ± 49.9 and 397.7 ± 127.1 over 50 rollouts; a random network scores ~0.
+    assert!(means[0] > 300.0 && means[1] > 150.0, "{means:?}");
+}
