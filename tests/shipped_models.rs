@@ -43,3 +43,15 @@ fn shipped_ant_model_walks_on_its_training_morphologies() {
     // README: 470.9 ± 49.9 and 397.7 ± 127.1 over 50 rollouts; a random network scores ~0.
     assert!(means[0] > 300.0 && means[1] > 150.0, "{means:?}");
 }
+
+#[test]
+fn shipped_car_racing_model_drives() {
+    let path = model("car_racing_ABCD_lr_P64_g253.safetensors");
+    let report = evaluate_model(&path, 8, 123, Some("flex"), &[]).unwrap();
+    // README: 463.5 ± 279.3 over 50 rollouts (336 over these 8); a random network scores ~6.
+    assert!(
+        report.variants[0].mean > 200.0,
+        "mean {}",
+        report.variants[0].mean
+    );
+}
