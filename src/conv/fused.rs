@@ -8,7 +8,7 @@
 //! from de-interleaved planes so every inner loop is contiguous and vectorises.
 
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::ConvShape;
@@ -26,10 +26,8 @@ pub trait FusedConvBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether the fused kernel can run on this device (flex without autodiff).
-pub fn supported(device: &Device) -> bool {
-    crate::device::is_flex(device) && !device.is_autodiff()
-}
+/// Whether the fused kernel can run on this device: the same rule as every flex extension.
+pub use crate::plastic::fused::supported;
 
 /// Runs the fused kernel. The caller checks [`supported`] first.
 pub fn forward_fused(
