@@ -65,36 +65,7 @@ enum Command {
         json: Option<PathBuf>,
     },
     /// Run one episode of a model (or of a random Hebbian network) and write it as a GIF.
-    Render {
-        /// car_racing or ant (default: the model's task).
-        #[arg(long, required_unless_present = "model")]
-        task: Option<String>,
-        /// A model file; without it a random Hebbian ABCD_lr network drives.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Output GIF.
-        #[arg(long, default_value = "episode.gif")]
-        out: PathBuf,
-        /// Env variant, e.g. an Ant morphology (`intact`, `right_damaged`, `left_damaged`, a
-        /// `.xml` file); default: the task's first.
-        #[arg(long, alias = "morphology")]
-        variant: Option<String>,
-        /// Evaluation seed (the episode `hebbian eval --seed` gives its first rollout).
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        #[arg(long, default_value_t = 300)]
-        width: u32,
-        #[arg(long, default_value_t = 200)]
-        height: u32,
-        /// Keep every n-th frame.
-        #[arg(long, default_value_t = 2)]
-        every: usize,
-        #[arg(long, default_value_t = 25)]
-        fps: u32,
-        /// Backend: flex, ndarray or wgpu (default: the one the model was trained with).
-        #[arg(long)]
-        device: Option<String>,
-    },
+    Render(RenderArgs),
     /// Replay a recorded action sequence (CSV) in an environment and write per-step files.
     Replay {
         /// car_racing (CSV rows `steer,gas,brake`) or ant (8 torques per row).
@@ -125,6 +96,54 @@ enum Command {
         #[arg(long = "static")]
         static_weights: bool,
     },
+}
+
+/// `hebbian render`'s arguments.
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// car_racing or ant (default: the model's task).
+    #[arg(long, required_unless_present = "model")]
+    task: Option<String>,
+    /// A model file; without it a random Hebbian ABCD_lr network drives.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Output GIF.
+    #[arg(long, default_value = "episode.gif")]
+    out: PathBuf,
+    /// Env variant, e.g. an Ant morphology (`intact`, `right_damaged`, `left_damaged`, a
+    /// `.xml` file); default: the task's first.
+    #[arg(long, alias = "morphology")]
+    variant: Option<String>,
+    /// Evaluation seed (the episode `hebbian eval --seed` gives its first rollout).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 300)]
+    width: u32,
+    #[arg(long, default_value_t = 200)]
+    height: u32,
+    /// Keep every n-th frame.
+    #[arg(long, default_value_t = 2)]
+    every: usize,
+    #[arg(long, default_value_t = 25)]
+    fps: u32,
+    /// Backend: flex, ndarray or wgpu (default: the one the model was trained with).
+    #[arg(long)]
+    device: Option<String>,
+}
+
+impl RenderArgs {
+    fn options(self) -> (Option<String>, Option<PathBuf>, PathBuf, RenderOptions) {
+        let options = RenderOptions {
+            variant: self.variant,
+            seed: self.seed,
+            width: self.width,
+            height: self.height,
+            every: self.every,
+            fps: self.fps,
+            device: self.device,
+        };
+        (self.task, self.model, self.out, options)
+    }
 }
 
 fn architecture(task: &str) -> anyhow::Result<Architecture> {
@@ -355,31 +374,10 @@ fn main() -> ExitCode {
             variants,
             json,
         } => run_eval(model, rollouts, seed, device, variants, json),
-        Command::Render {
-            task,
-            model,
-            out,
-            variant,
-            seed,
-            width,
-            height,
-            every,
-            fps,
-            device,
-        } => run_render(
-            task,
-            model,
-            out,
-            RenderOptions {
-                variant,
-                seed,
-                width,
-                height,
-                every,
-                fps,
-                device,
-            },
-        ),
+        Command::Render(args) => {
+            let (task, model, out, options) = args.options();
+            run_render(task, model, out, options)
+        }
         Command::Replay {
             task,
             actions,
