@@ -29,7 +29,8 @@ pub struct EsConfig {
     pub sigma_decay: f32,
     pub sigma_floor: f32,
     /// L2 penalty weight on the perturbed coefficients: `R - l2·mean(H_k²)` (reference 0.01 on
-    /// its parallel path; off by default here).
+    /// its default parallel path, which the shipped paper configs use; off by default here, as
+    /// on the reference's serial path, so that an ES run on a plain objective is unpenalised).
     pub l2_penalty: f32,
 }
 

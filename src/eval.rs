@@ -21,7 +21,38 @@ pub struct VariantScore {
     pub std: f32,
     pub min: f32,
     pub max: f32,
+    /// Rollouts whose simulation diverged. They are not dropped: each counts in the statistics
+    /// as the worst score any rollout of this variant reached (as a failure, without one
+    /// arbitrary sentinel value dominating the mean).
+    pub diverged: usize,
+    /// Per rollout, diverged ones already replaced by the worst score.
     pub scores: Vec<f32>,
+}
+
+impl VariantScore {
+    /// Statistics over `raw` episode returns, where a non-finite return marks a diverged one.
+    pub fn new(variant: &str, raw: &[f32]) -> Self {
+        let worst = raw
+            .iter()
+            .copied()
+            .filter(|f| f.is_finite())
+            .fold(f32::INFINITY, f32::min);
+        let diverged = raw.iter().filter(|f| !f.is_finite()).count();
+        let scores: Vec<f32> = raw
+            .iter()
+            .map(|&f| if f.is_finite() { f } else { worst })
+            .collect();
+        let (mean, max, min, std, _) = crate::metrics::summarize(&scores);
+        Self {
+            variant: variant.to_string(),
+            mean,
+            std,
+            min,
+            max,
+            diverged,
+            scores,
+        }
+    }
 }
 
 /// What `hebbian eval` prints and writes as JSON.
@@ -114,17 +145,7 @@ pub fn evaluate_model(
         .variants
         .iter()
         .zip(eval.per_variant)
-        .map(|(v, scores)| {
-            let (mean, max, min, std, _) = crate::metrics::summarize(&scores);
-            VariantScore {
-                variant: v.name.clone(),
-                mean,
-                std,
-                min,
-                max,
-                scores,
-            }
-        })
+        .map(|(v, raw)| VariantScore::new(&v.name, &raw))
         .collect();
     Ok(EvalReport {
         model: path.display().to_string(),
@@ -136,4 +157,17 @@ pub fn evaluate_model(
         device: config.run.device.clone(),
         variants,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VariantScore;
+
+    #[test]
+    fn diverged_rollouts_count_as_the_worst_score() {
+        let v = VariantScore::new("x", &[10.0, f32::NEG_INFINITY, 30.0, f32::NAN]);
+        assert_eq!(v.diverged, 2);
+        assert_eq!(v.scores, vec![10.0, 10.0, 30.0, 10.0]);
+        assert_eq!((v.mean, v.min, v.max), (15.0, 10.0, 30.0));
+    }
 }

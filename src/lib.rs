@@ -16,6 +16,7 @@ pub mod files;
 pub mod genome;
 pub mod metrics;
 pub mod plastic;
+pub mod protocol;
 pub mod render;
 pub mod rollout;
 pub mod rule;

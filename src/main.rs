@@ -261,8 +261,17 @@ fn run_eval(
     );
     for v in &report.variants {
         println!(
-            "  {:<16} {:>9.2} ± {:<8.2} (min {:.2}, max {:.2})",
-            v.variant, v.mean, v.std, v.min, v.max
+            "  {:<16} {:>9.2} ± {:<8.2} (min {:.2}, max {:.2}){}",
+            v.variant,
+            v.mean,
+            v.std,
+            v.min,
+            v.max,
+            if v.diverged > 0 {
+                format!(", {} diverged (counted as the worst score)", v.diverged)
+            } else {
+                String::new()
+            }
         );
     }
     let json = json.unwrap_or_else(|| model.with_file_name("eval.json"));

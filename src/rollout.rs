@@ -8,7 +8,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::controller::{Controller, ControllerSpec};
 use crate::env::{Env, EnvStep, VecEnv};
 use crate::es::stream_seed;
-use crate::task::{Protocol, Task};
+use crate::protocol::{EpisodeScore, Protocol};
+use crate::task::Task;
 
 /// Hooks into an episode, for experiments (freeze after N steps, clamp the actuators, zero
 /// weights). `t` is the 0-based policy step.
@@ -123,14 +124,10 @@ fn run<E: Env>(
 
     let mut controller = Controller::build(spec, genomes, seeds.init);
     let mut active = vec![true; p];
-    let mut fitness = vec![0.0f32; p];
-    let mut lengths = vec![0usize; p];
-    let mut negative_streak = vec![0usize; p];
+    let mut scores = vec![EpisodeScore::default(); p];
+    let mut diverged = vec![false; p];
     let mut outputs = vec![0.0f32; p * out_len];
-    let policy_steps = protocol
-        .max_env_steps
-        .saturating_sub(protocol.burn_in_steps);
-    for t in 0..policy_steps {
+    for t in 0..protocol.policy_steps() {
         hook.before_act(t, &mut controller);
         let policy_clock = Instant::now();
         let rows = controller.population();
@@ -146,29 +143,19 @@ fn run<E: Env>(
         envs.step(&outputs, &active, &mut steps);
         env_seconds += env_clock.elapsed().as_secs_f64();
         hook.after_step(t, &steps);
-        let checking = protocol.checks_after.is_none_or(|after| t > after);
         for a in 0..p {
             if !active[a] {
                 continue;
             }
             let s = steps[a];
             env_steps += 1;
-            lengths[a] += 1;
             if s.diverged || !s.reward.is_finite() {
-                fitness[a] = f32::NEG_INFINITY;
+                scores[a].steps += 1;
+                diverged[a] = true;
                 active[a] = false;
                 continue;
             }
-            fitness[a] += s.reward;
-            negative_streak[a] = if s.reward < 0.0 {
-                negative_streak[a] + 1
-            } else {
-                0
-            };
-            let streak_over = protocol
-                .max_negative_streak
-                .is_some_and(|m| negative_streak[a] > m);
-            if checking && (s.done || streak_over) {
+            if scores[a].record(protocol, t, s.reward, s.done) {
                 active[a] = false;
             }
         }
@@ -188,8 +175,12 @@ fn run<E: Env>(
         env_seconds += env_clock.elapsed().as_secs_f64();
     }
     EpisodeStats {
-        fitness,
-        lengths,
+        fitness: scores
+            .iter()
+            .zip(&diverged)
+            .map(|(s, &d)| if d { f32::NEG_INFINITY } else { s.total })
+            .collect(),
+        lengths: scores.iter().map(|s| s.steps).collect(),
         env_steps,
         policy_seconds,
         env_seconds,

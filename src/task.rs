@@ -7,53 +7,7 @@ use crate::env::Env;
 use crate::env::car_racing::CarRacing;
 use crate::env::cartpole::CartPole;
 use crate::env::quadruped::{Ant, BUILTIN_NAMES, Morphology};
-
-/// How an episode is scored and when it stops (reference §4.1, §4.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Protocol {
-    /// Zero-action steps after reset: rewards ignored, no network call, no Hebbian update.
-    /// They count toward `max_env_steps`. The first network input is the reset observation.
-    pub burn_in_steps: usize,
-    /// The time limit in env steps, burn-in included.
-    pub max_env_steps: usize,
-    /// Termination checks run only on policy steps `t > checks_after` (0-based); `None` = always.
-    pub checks_after: Option<usize>,
-    /// Stop when more than this many consecutive steps had a negative reward; `None` = never.
-    pub max_negative_streak: Option<usize>,
-}
-
-impl Protocol {
-    /// CartPole-v1: stop when the pole falls, 500 steps.
-    pub fn cartpole() -> Self {
-        Self {
-            burn_in_steps: 0,
-            max_env_steps: crate::env::cartpole::MAX_STEPS,
-            checks_after: None,
-            max_negative_streak: None,
-        }
-    }
-
-    /// CarRacing-v0: stop on done or on the 21st consecutive negative step; 1000 steps.
-    pub fn car_racing() -> Self {
-        Self {
-            burn_in_steps: 0,
-            max_env_steps: 1000,
-            checks_after: None,
-            max_negative_streak: Some(20),
-        }
-    }
-
-    /// AntBulletEnv-v0 as the paper runs it: 40-step burn-in, no checks while t ≤ 200, then stop
-    /// on a fall or after more than 30 negative-progress steps; 1000 env steps.
-    pub fn ant() -> Self {
-        Self {
-            burn_in_steps: 40,
-            max_env_steps: 1000,
-            checks_after: Some(200),
-            max_negative_streak: Some(30),
-        }
-    }
-}
+pub use crate::protocol::Protocol;
 
 /// Builds a fresh environment of one variant (e.g. one morphology).
 pub type EnvFactory = Arc<dyn Fn() -> Box<dyn Env> + Send + Sync>;

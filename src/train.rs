@@ -20,6 +20,8 @@ use crate::task::Task;
 pub const CONFIG_FILE: &str = "config.toml";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 pub const MODEL_FILE: &str = "model.safetensors";
+/// The centre of the generation with the best population-mean fitness so far.
+pub const BEST_FILE: &str = "best.safetensors";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const PLOT_FILE: &str = "fitness.png";
 
@@ -117,15 +119,21 @@ impl Run {
                 .map(|s| s.offset..s.offset + s.len())
                 .collect()
         };
-        let es = es
-            .with_l2_ranges(ranges(|k| {
-                matches!(k, SegmentKind::Coefficients(_) | SegmentKind::Weights(_))
-            }))
-            .with_coevolved_ranges(if spec.rule.is_some() {
-                ranges(|k| matches!(k, SegmentKind::Conv | SegmentKind::InitialWeights(_)))
-            } else {
-                Vec::new()
-            });
+        // The L2 penalty sees what the reference penalises: the Hebbian coefficients (not the
+        // co-evolved conv or initial weights), or every weight of the static baseline (enajx/ES
+        // penalises its whole parameter vector, conv included).
+        let penalised: fn(SegmentKind) -> bool = if spec.rule.is_some() {
+            |k| matches!(k, SegmentKind::Coefficients(_))
+        } else {
+            |k| matches!(k, SegmentKind::Weights(_) | SegmentKind::Conv)
+        };
+        let es =
+            es.with_l2_ranges(ranges(penalised))
+                .with_coevolved_ranges(if spec.rule.is_some() {
+                    ranges(|k| matches!(k, SegmentKind::Conv | SegmentKind::InitialWeights(_)))
+                } else {
+                    Vec::new()
+                });
         Ok(Self {
             config,
             task,
@@ -177,6 +185,7 @@ impl Run {
     fn generation(&mut self) -> anyhow::Result<GenerationMetrics> {
         let start = Instant::now();
         let generation = self.es.generation();
+        let centre = self.es.centre_host();
         let population = self.es.ask();
         let chunking = Chunking {
             chunk: self.config.run.chunk,
@@ -207,6 +216,18 @@ impl Run {
             env_seconds: eval.env_seconds,
         };
         tracing::debug!(?m, step_norm = report.step_norm, "generation done");
+        // The centre this generation sampled around is kept when its population did best; it
+        // is written before the checkpoint, so a crash in between redoes the generation and
+        // rewrites the same file.
+        let best_so_far = self
+            .history
+            .iter()
+            .map(|h| h.mean_fitness)
+            .filter(|f| f.is_finite())
+            .fold(f32::NEG_INFINITY, f32::max);
+        if mean.is_finite() && mean > best_so_far {
+            self.save_model(&self.dir.join(BEST_FILE), generation, centre)?;
+        }
         let metrics_path = self.dir.join(METRICS_FILE);
         metrics::append(&metrics_path, &m).with_context(|| metrics_path.display().to_string())?;
         self.history.push(m.clone());
@@ -223,20 +244,26 @@ impl Run {
             &self.task.name,
             &rule,
         )?;
-        let model = Model {
-            header: ModelHeader {
-                task: self.task.name.clone(),
-                rule,
-                generation: state.generation,
-                config: self.config.to_toml(),
-            },
-            genome: state.centre,
-        };
-        save_model(&self.dir.join(MODEL_FILE), &self.layout, &model)?;
+        self.save_model(&self.dir.join(MODEL_FILE), state.generation, state.centre)?;
         let title = format!("{} · {}", self.task.name, rule_name(&self.spec));
         if let Err(e) = metrics::plot(&self.dir.join(PLOT_FILE), &title, &self.history) {
             tracing::warn!("could not draw the fitness plot: {e}");
         }
+        Ok(())
+    }
+
+    /// Writes a centre as a model file; `generation` = ES updates it has had.
+    fn save_model(&self, path: &Path, generation: u64, genome: Vec<f32>) -> anyhow::Result<()> {
+        let model = Model {
+            header: ModelHeader {
+                task: self.task.name.clone(),
+                rule: rule_name(&self.spec),
+                generation,
+                config: self.config.to_toml(),
+            },
+            genome,
+        };
+        save_model(path, &self.layout, &model)?;
         Ok(())
     }
 }

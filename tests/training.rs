@@ -5,7 +5,7 @@ use std::path::Path;
 
 use hebbian::config::{Config, QUICK_START};
 use hebbian::files::{load_checkpoint, load_model, read_model_header};
-use hebbian::train::{CHECKPOINT_FILE, MODEL_FILE, TrainOptions, resume, train};
+use hebbian::train::{BEST_FILE, CHECKPOINT_FILE, MODEL_FILE, TrainOptions, resume, train};
 
 fn config(overrides: &[&str]) -> Config {
     let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
@@ -304,4 +304,133 @@ fn compacting_finished_agents_changes_nothing() {
         );
         assert!(min < max, "{name}: all episodes lasted {min} steps");
     }
+}
+
+/// A 4-in/2-out env whose reward is scripted by the policy step, to pin the protocol.
+struct ScriptedEnv {
+    t: usize,
+    burn_in: usize,
+    reward: fn(usize) -> f32,
+}
+
+impl hebbian::env::Env for ScriptedEnv {
+    fn observation_len(&self) -> usize {
+        4
+    }
+    fn output_len(&self) -> usize {
+        2
+    }
+    fn reset(&mut self, _seed: u64) {
+        self.t = 0;
+    }
+    fn observe(&self, out: &mut [f32]) {
+        out.fill(0.1);
+    }
+    fn step(&mut self, _output: &[f32]) -> hebbian::env::EnvStep {
+        self.t += 1;
+        // Burn-in steps are env steps too; the reward script is indexed by policy step.
+        let reward = match self.t.checked_sub(self.burn_in + 1) {
+            Some(policy_t) => (self.reward)(policy_t),
+            None => -5.0,
+        };
+        hebbian::env::EnvStep {
+            reward,
+            done: false,
+            diverged: false,
+        }
+    }
+}
+
+/// The Ant protocol counts negative steps only after the 200-step grace period (reference:
+/// `if t > 200: neg_count = ...`): negative progress over t = 150..260 stops at t = 231, and
+/// the burn-in's negative rewards neither count nor score. Training, eval and `paper_episode`
+/// share this scorer.
+#[test]
+fn ant_protocol_counts_negative_progress_only_after_grace() {
+    use burn::tensor::{Tensor, TensorData};
+    use hebbian::env::VecEnv;
+    use hebbian::protocol::Protocol;
+    use hebbian::rollout::{EpisodeSeeds, NoHook, run_episodes};
+    let config = Config::parse(
+        "seed = 0\ngenerations = 1\npopulation = 2\n[task]\nname = \"cartpole\"\n[network]\nrule = \"ABCD_lr\"\n",
+        "test",
+        &[],
+    )
+    .unwrap();
+    let task = hebbian::task::Task::by_name("cartpole", &[]).unwrap();
+    let spec = config.controller_spec(&task).unwrap();
+    let d = spec.layout().len();
+    let device = hebbian::device_from_name("flex").unwrap();
+    let genomes = Tensor::<2>::from_data(TensorData::new(vec![0.01f32; 2 * d], [2, d]), &device);
+    let protocol = Protocol::ant();
+    let scripts: [fn(usize) -> f32; 2] = [
+        |t| if (150..260).contains(&t) { -1.0 } else { 1.0 },
+        |t| if t < 200 { -1.0 } else { 0.5 },
+    ];
+    let mut envs = VecEnv::new(
+        scripts
+            .iter()
+            .map(|&reward| ScriptedEnv {
+                t: 0,
+                burn_in: protocol.burn_in_steps,
+                reward,
+            })
+            .collect(),
+    );
+    let seeds = EpisodeSeeds {
+        envs: vec![0, 1],
+        init: 0,
+    };
+    let stats = run_episodes(&mut envs, &protocol, &spec, &genomes, &seeds, &mut NoHook);
+    // Stops after policy step t = 231, i.e. 232 steps: 150 positive, 82 negative.
+    assert_eq!(stats.lengths[0], 232);
+    assert_eq!(stats.fitness[0], 150.0 - 82.0);
+    // Negative only during grace: runs to the time limit.
+    assert_eq!(stats.lengths[1], 960);
+    assert_eq!(stats.fitness[1], -200.0 + 0.5 * 760.0);
+}
+
+/// `best.safetensors` holds the centre that the best generation (by population mean) sampled
+/// around: the same genome a run stopped after that many generations leaves as its model.
+#[test]
+fn best_model_is_the_centre_of_the_best_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(
+        config(&["generations=6", "population=16"]),
+        dir.path(),
+        &quiet(),
+    )
+    .unwrap();
+    let means: Vec<f32> = summary.history.iter().map(|m| m.mean_fitness).collect();
+    let best = (0..means.len())
+        .max_by(|&a, &b| means[a].total_cmp(&means[b]).then(b.cmp(&a)))
+        .unwrap();
+    assert!(
+        best > 0,
+        "the test needs a best generation after the first: {means:?}"
+    );
+    let header = read_model_header(&dir.path().join(BEST_FILE)).unwrap();
+    assert_eq!(header.generation, best as u64, "means {means:?}");
+
+    let shorter = tempfile::tempdir().unwrap();
+    train(
+        config(&[&format!("generations={best}"), "population=16"]),
+        shorter.path(),
+        &quiet(),
+    )
+    .unwrap();
+    let spec = {
+        let c = config(&[]);
+        c.controller_spec(&c.task().unwrap()).unwrap()
+    };
+    let layout = spec.layout();
+    let load = |p: &Path| {
+        load_model(p, &layout, "cartpole", "ABCD_lr")
+            .unwrap()
+            .genome
+    };
+    assert_eq!(
+        load(&dir.path().join(BEST_FILE)),
+        load(&shorter.path().join(MODEL_FILE))
+    );
 }

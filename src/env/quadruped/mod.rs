@@ -25,6 +25,7 @@ pub use replay::{ReplaySummary, read_actions_csv, replay};
 pub use reward::RewardTerms;
 pub use world::{JointState, PhysicsConfig, TORQUE_PER_ACTION};
 
+use crate::protocol::{ANT_BURN_IN_STEPS, EpisodeScore, Protocol, TIME_LIMIT};
 use world::World;
 
 /// Number of actions (joints).
@@ -289,15 +290,6 @@ impl Ant {
     }
 }
 
-/// Burn-in steps of zero action after reset (paper protocol; they count toward the time limit).
-pub const BURN_IN_STEPS: usize = 40;
-/// gym TimeLimit for AntBulletEnv-v0.
-pub const TIME_LIMIT: usize = 1000;
-/// No early stop while the scored step counter t ≤ this.
-pub const GRACE_STEPS: usize = 200;
-/// Early stop once more than this many consecutive steps had negative progress.
-pub const MAX_NEGATIVE_STEPS: usize = 30;
-
 /// Outcome of one paper-protocol episode.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpisodeOutcome {
@@ -312,9 +304,8 @@ pub struct EpisodeOutcome {
 /// One episode with the paper's protocol (HebbianMetaLearning `fitness_functions.py`).
 ///
 /// Reset with `seed`; 40 zero-action steps whose observations are discarded, so the policy's first
-/// input is the reset observation; then up to 960 policy steps; fitness = Σ progress. While the
-/// step counter t ≤ 200 nothing stops the episode (not even `done`); afterwards it stops on
-/// `done` or when more than 30 consecutive steps had negative progress.
+/// input is the reset observation; then up to 960 policy steps scored by [`Protocol::ant`]
+/// (the one implementation training uses too); fitness = Σ progress.
 pub fn paper_episode(
     ant: &mut Ant,
     seed: u64,
@@ -322,7 +313,7 @@ pub fn paper_episode(
 ) -> EpisodeOutcome {
     ant.reset(seed);
     let mut obs = ant.observation();
-    for _ in 0..BURN_IN_STEPS {
+    for _ in 0..ANT_BURN_IN_STEPS {
         if ant.step(&[0.0; ACT_DIM]).diverged {
             return EpisodeOutcome {
                 fitness: DIVERGED_FITNESS,
@@ -331,9 +322,9 @@ pub fn paper_episode(
             };
         }
     }
-    let mut fitness = 0.0f32;
-    let mut neg = 0usize;
-    for t in 0..TIME_LIMIT - BURN_IN_STEPS {
+    let protocol = Protocol::ant();
+    let mut score = EpisodeScore::default();
+    for t in 0..protocol.policy_steps() {
         let action = policy(&obs);
         let s = ant.step(&action);
         if s.diverged {
@@ -344,21 +335,13 @@ pub fn paper_episode(
             };
         }
         obs = ant.observation();
-        fitness += s.progress;
-        if t > GRACE_STEPS {
-            neg = if s.progress < 0.0 { neg + 1 } else { 0 };
-            if s.done || neg > MAX_NEGATIVE_STEPS {
-                return EpisodeOutcome {
-                    fitness,
-                    steps: t + 1,
-                    diverged: false,
-                };
-            }
+        if score.record(&protocol, t, s.progress, s.done) {
+            break;
         }
     }
     EpisodeOutcome {
-        fitness,
-        steps: TIME_LIMIT - BURN_IN_STEPS,
+        fitness: score.total,
+        steps: score.steps,
         diverged: false,
     }
 }
@@ -403,13 +386,13 @@ pub fn calibration_gait(t: usize) -> [f32; ACT_DIM] {
 /// Σ progress of the calibration gait after a 40-step zero burn-in, 960 steps, no early stop
 /// (spec §5). `None` if the physics diverged.
 pub fn calibration_gait_progress(ant: &mut Ant) -> Option<f32> {
-    for _ in 0..BURN_IN_STEPS {
+    for _ in 0..ANT_BURN_IN_STEPS {
         if ant.step(&[0.0; ACT_DIM]).diverged {
             return None;
         }
     }
     let mut sum = 0.0;
-    for t in 0..TIME_LIMIT - BURN_IN_STEPS {
+    for t in 0..TIME_LIMIT - ANT_BURN_IN_STEPS {
         let s = ant.step(&calibration_gait(t));
         if s.diverged {
             return None;
