@@ -12,6 +12,7 @@ pub mod device;
 pub mod env;
 pub mod es;
 pub mod eval;
+pub mod experiment;
 pub mod files;
 pub mod genome;
 pub mod metrics;

@@ -84,6 +84,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The paper's analyses of a model (freeze, clamp, zero, weights, pca, init, compare): each
+    /// writes a CSV, a PNG figure and summary.json, and prints a summary.
+    Experiment {
+        #[command(subcommand)]
+        which: ExperimentCommand,
+    },
     /// Print a task network's parameter counts.
     Info {
         /// car_racing, ant or cartpole.
@@ -144,6 +150,323 @@ impl RenderArgs {
         };
         (self.task, self.model, self.out, options)
     }
+}
+
+/// `hebbian experiment NAME`: one subcommand per analysis.
+#[derive(Subcommand)]
+enum ExperimentCommand {
+    /// Paper Fig. 3 left: Hebbian updates stop after N steps; return vs N (mean ± std).
+    Freeze {
+        #[command(flatten)]
+        on: OneModel,
+        /// The N to try (policy steps; 0 = the random initial weights held fixed). The episode
+        /// length (no freeze) is always added.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "0,10,20,30,40,50,60,70,80,90,100,110,120,130,140,150,160,170,180,190,200"
+        )]
+        steps: Vec<usize>,
+        /// Rollouts per N and variant.
+        #[arg(long, default_value_t = 20)]
+        rollouts: usize,
+    },
+    /// Paper Fig. 3 right: all network outputs forced to a value for t in [FROM, TO); reward
+    /// per step vs unclamped runs (same seeds) and the recovery time.
+    Clamp {
+        #[command(flatten)]
+        on: OneModel,
+        #[arg(long, default_value_t = 300)]
+        from: usize,
+        #[arg(long, default_value_t = 400)]
+        to: usize,
+        /// The value of every raw network output during the clamp.
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        value: f32,
+        /// No Hebbian updates during the clamp.
+        #[arg(long)]
+        frozen_during_clamp: bool,
+        #[arg(long, default_value_t = 10)]
+        rollouts: usize,
+        #[command(flatten)]
+        analysis: Analysis,
+    },
+    /// Paper Fig. 4: a band of each layer's synapses zeroed at step AT; reward per step vs
+    /// unperturbed runs, recovery time, and weight images at AT, AT+1, AT+10.
+    Zero {
+        #[command(flatten)]
+        on: OneModel,
+        /// The step (default: 500, or the middle of shorter episodes).
+        #[arg(long)]
+        at: Option<usize>,
+        /// Share of each layer's synapses zeroed, in [0, 1) (0 changes nothing).
+        #[arg(long, default_value_t = 1.0 / 3.0)]
+        fraction: f64,
+        #[arg(long, default_value_t = 10)]
+        rollouts: usize,
+        #[command(flatten)]
+        analysis: Analysis,
+    },
+    /// Paper Fig. 1: each layer's weights as heat maps at chosen steps of one episode.
+    Weights {
+        #[command(flatten)]
+        on: OneModel,
+        /// Steps to show: numbers or `end`.
+        #[arg(long, value_delimiter = ',', default_value = "0,10,50,100,end")]
+        at: Vec<hebbian::experiment::StepSpec>,
+        /// Keep the protocol's negative-reward early stop (off by default).
+        #[arg(long)]
+        keep_early_stops: bool,
+    },
+    /// Paper Fig. 5: the weight trajectory of one episode on its first 3 principal components,
+    /// evolved vs random coefficients.
+    Pca {
+        #[command(flatten)]
+        on: OneModel,
+        /// Skip the random-coefficient comparison.
+        #[arg(long)]
+        no_random: bool,
+        /// Keep the protocol's negative-reward early stop (off by default).
+        #[arg(long)]
+        keep_early_stops: bool,
+    },
+    /// Paper §4.1: returns under other initial-weight distributions (table + bar chart).
+    Init {
+        #[command(flatten)]
+        on: OneModel,
+        /// Distributions, e.g. `uni,normal:0.1,zeros` (default: every named one but coevolve,
+        /// and normal:0.1).
+        #[arg(long, value_delimiter = ',')]
+        inits: Vec<hebbian::plastic::WeightInit>,
+        #[arg(long, default_value_t = 20)]
+        rollouts: usize,
+    },
+    /// Paper Table 1: several models over many rollouts per variant, with the Ant's "solved".
+    Compare {
+        /// A model file; repeat for several (all for one task).
+        #[arg(long = "model", required = true)]
+        models: Vec<PathBuf>,
+        #[command(flatten)]
+        common: ExperimentCommon,
+        #[arg(long, default_value_t = 100)]
+        rollouts: usize,
+        /// Ant: Σ progress a solved rollout reaches (paper: 100 units ≈ 1.7 m).
+        #[arg(long, default_value_t = 100.0)]
+        solved_distance: f32,
+        /// Ant: the largest drop of Σ progress below its running maximum a solved rollout may
+        /// have (units).
+        #[arg(long, default_value_t = 10.0)]
+        max_setback: f32,
+    },
+}
+
+/// The model of a one-model experiment and the common options.
+#[derive(clap::Args)]
+struct OneModel {
+    /// The model file.
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    common: ExperimentCommon,
+}
+
+#[derive(clap::Args)]
+struct ExperimentCommon {
+    /// Output folder (default: `experiments/NAME` next to the model).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Evaluation seed: rollout a is rollout a of `hebbian eval --seed`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Backend: flex, ndarray or wgpu (default: the one the model was trained with).
+    #[arg(long)]
+    device: Option<String>,
+    /// An env variant, e.g. an Ant morphology; repeat for several (default: all).
+    #[arg(long = "variant")]
+    variants: Vec<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Options of the perturbation analyses.
+#[derive(clap::Args)]
+struct Analysis {
+    /// Keep the protocol's negative-reward early stop (off by default, so a perturbation that
+    /// makes rewards negative for a while does not end the episode).
+    #[arg(long)]
+    keep_early_stops: bool,
+    /// Recovery: moving-average window (steps).
+    #[arg(long, default_value_t = 20)]
+    window: usize,
+    /// Recovery: relative tolerance around the unperturbed moving average.
+    #[arg(long, default_value_t = 0.1)]
+    tolerance: f32,
+}
+
+impl Analysis {
+    fn recovery(&self) -> hebbian::experiment::Recovery {
+        hebbian::experiment::Recovery {
+            window: self.window,
+            tolerance: self.tolerance,
+        }
+    }
+}
+
+fn run_experiment(which: ExperimentCommand) -> anyhow::Result<()> {
+    use hebbian::experiment::{self as ex, Report, Subject};
+    let open =
+        |on: &OneModel| Subject::open(&on.model, on.common.device.as_deref(), &on.common.variants);
+    let place = |on: &OneModel, subject: &Subject, name: &str| {
+        on.common
+            .out
+            .clone()
+            .unwrap_or_else(|| subject.default_out(name))
+    };
+    let (report, out): (Box<dyn Report>, PathBuf) = match which {
+        ExperimentCommand::Freeze {
+            on,
+            steps,
+            rollouts,
+        } => {
+            let s = open(&on)?;
+            let options = ex::FreezeOptions {
+                steps,
+                rollouts,
+                seed: on.common.seed,
+                progress: !on.common.quiet,
+            };
+            (
+                Box::new(ex::freeze(&s, &options)?),
+                place(&on, &s, "freeze"),
+            )
+        }
+        ExperimentCommand::Clamp {
+            on,
+            from,
+            to,
+            value,
+            frozen_during_clamp,
+            rollouts,
+            analysis,
+        } => {
+            let s = open(&on)?;
+            let options = ex::ClampOptions {
+                from,
+                to,
+                value,
+                frozen_during_clamp,
+                rollouts,
+                seed: on.common.seed,
+                keep_early_stops: analysis.keep_early_stops,
+                recovery: analysis.recovery(),
+                progress: !on.common.quiet,
+            };
+            (Box::new(ex::clamp(&s, &options)?), place(&on, &s, "clamp"))
+        }
+        ExperimentCommand::Zero {
+            on,
+            at,
+            fraction,
+            rollouts,
+            analysis,
+        } => {
+            let s = open(&on)?;
+            let options = ex::ZeroOptions {
+                at,
+                fraction,
+                rollouts,
+                seed: on.common.seed,
+                keep_early_stops: analysis.keep_early_stops,
+                recovery: analysis.recovery(),
+                progress: !on.common.quiet,
+            };
+            (Box::new(ex::zero(&s, &options)?), place(&on, &s, "zero"))
+        }
+        ExperimentCommand::Weights {
+            on,
+            at,
+            keep_early_stops,
+        } => {
+            let s = open(&on)?;
+            let options = ex::WeightsOptions {
+                at,
+                seed: on.common.seed,
+                keep_early_stops,
+                progress: !on.common.quiet,
+            };
+            (
+                Box::new(ex::weights(&s, &options)?),
+                place(&on, &s, "weights"),
+            )
+        }
+        ExperimentCommand::Pca {
+            on,
+            no_random,
+            keep_early_stops,
+        } => {
+            let s = open(&on)?;
+            let options = ex::PcaOptions {
+                seed: on.common.seed,
+                random: !no_random,
+                keep_early_stops,
+                progress: !on.common.quiet,
+            };
+            (Box::new(ex::pca(&s, &options)?), place(&on, &s, "pca"))
+        }
+        ExperimentCommand::Init {
+            on,
+            inits,
+            rollouts,
+        } => {
+            let s = open(&on)?;
+            let mut options = ex::InitOptions {
+                rollouts,
+                seed: on.common.seed,
+                progress: !on.common.quiet,
+                ..ex::InitOptions::default()
+            };
+            if !inits.is_empty() {
+                options.inits = inits;
+            }
+            (Box::new(ex::init(&s, &options)?), place(&on, &s, "init"))
+        }
+        ExperimentCommand::Compare {
+            models,
+            common,
+            rollouts,
+            solved_distance,
+            max_setback,
+        } => {
+            let subjects = models
+                .iter()
+                .map(|m| Subject::open(m, common.device.as_deref(), &common.variants))
+                .collect::<Result<Vec<_>, _>>()?;
+            let options = ex::CompareOptions {
+                rollouts,
+                seed: common.seed,
+                solved: ex::SolvedCriterion {
+                    distance: solved_distance,
+                    max_setback,
+                },
+                progress: !common.quiet,
+            };
+            let out = common
+                .out
+                .clone()
+                .unwrap_or_else(|| subjects[0].default_out("compare"));
+            (Box::new(ex::compare(&subjects, &options)?), out)
+        }
+    };
+    let files = report.write(&out)?;
+    // Written, not println!: a closed pipe (`| head`) is an error, not a panic.
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", report.paragraph())?;
+    for f in files {
+        writeln!(stdout, "  wrote {}", f.display())?;
+    }
+    Ok(())
 }
 
 fn architecture(task: &str) -> anyhow::Result<Architecture> {
@@ -394,6 +717,7 @@ fn main() -> ExitCode {
             morphology,
             out,
         } => run_replay(&task, actions, seed, &morphology, out),
+        Command::Experiment { which } => run_experiment(which),
         Command::Info {
             task,
             rule,

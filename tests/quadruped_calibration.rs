@@ -224,3 +224,160 @@ fn calibration_gait_full() {
     // 25 % of 1.3 is meaningless: require the same "no progress" regime (within one pybullet sd).
     assert!((l - 1.3).abs() < 18.2, "left mean");
 }
+
+/// The seed-0 ant after pybullet's 40-step zero burn-in, lying on its belly.
+fn after_burn_in(morphology: &str) -> Ant {
+    let mut ant = Ant::new(&Morphology::builtin(morphology).unwrap());
+    ant.reset_with_joints(&PYBULLET_SEED0);
+    for _ in 0..40 {
+        ant.step(&[0.0; 8]);
+    }
+    ant
+}
+
+const HIPS_PLUS: [f32; 8] = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+const HIP_STOP: f32 = 40.0 * std::f32::consts::PI / 180.0;
+
+/// Hips +1: pybullet's ant turns until the hips sit on their +40° stops (yaw −0.432 after 100
+/// steps from the seed-0 start), then holds its yaw (a stop solved outside the contact solve
+/// made ours spin on to −2.3). Ours: −0.432, then a residual drift of 0.06 rad over 860 steps.
+#[test]
+fn hips_held_at_their_stops_hold_the_yaw() {
+    let mut ant = after_burn_in("intact");
+    for _ in 0..100 {
+        ant.step(&HIPS_PLUS);
+    }
+    let yaw_held = ant.torso_rpy()[2];
+    let mut drift = 0.0f32;
+    for _ in 100..960 {
+        ant.step(&HIPS_PLUS);
+        drift = drift.max((ant.torso_rpy()[2] - yaw_held).abs());
+        for k in 0..4 {
+            let hip = ant.joint_state().q[2 * k];
+            assert!(
+                (hip - HIP_STOP).abs() < 2e-3,
+                "hip {k} at {hip}, stop {HIP_STOP}"
+            );
+        }
+    }
+    eprintln!("hips +1: yaw {yaw_held:.3} after 100 steps, then drifts {drift:.4}");
+    assert!(
+        (yaw_held + 0.432).abs() < 0.05,
+        "yaw {yaw_held} after 100 steps (pybullet −0.432)"
+    );
+    assert!(drift < 0.1, "yaw drifts {drift} rad while the hips hold");
+}
+
+/// The first hit of a hip stop is inelastic: pybullet's hip speed drops to ≈0.1 rad/s (ours
+/// used to bounce back at −7 rad/s and jitter).
+#[test]
+fn a_hip_stop_hit_does_not_bounce() {
+    let mut ant = after_burn_in("intact");
+    let mut hit = None;
+    for t in 0..200 {
+        ant.step(&HIPS_PLUS);
+        let js = ant.joint_state();
+        if hit.is_none() && js.q[0] > HIP_STOP - 5e-3 {
+            hit = Some(t);
+        }
+        if let Some(h) = hit.filter(|&h| t > h && t <= h + 30) {
+            assert!(
+                js.qd[0] > -0.5 && js.q[0] > HIP_STOP - 0.02,
+                "step {t} ({} after the hit): hip {} at {} rad/s",
+                t - h,
+                js.q[0],
+                js.qd[0]
+            );
+        }
+    }
+    assert!(hit.is_some(), "hip 1 never reached its stop");
+}
+
+/// Ankles "up" push every ankle further out of its range, into its one-way stop: pybullet holds
+/// them where they are and the ant lies still (ours used to leak through the stop and crawl 1.2 m).
+#[test]
+fn ankles_up_leave_the_ant_still() {
+    let mut ant = after_burn_in("intact");
+    let start = ant.torso_position();
+    let held = ankles(&ant);
+    let up = [0.0, -1.0, 0.0, 1.0, 0.0, 1.0, 0.0, -1.0];
+    for t in 0..960 {
+        ant.step(&up);
+        for (k, a) in ankles(&ant).iter().enumerate() {
+            assert!(
+                (a - held[k]).abs() < 3e-2,
+                "step {t}: ankle {k} at {a}, held at {}",
+                held[k]
+            );
+        }
+    }
+    let p = ant.torso_position();
+    let moved = (p[0] - start[0]).hypot(p[1] - start[1]);
+    assert!(moved < 0.05, "the ant crawled {moved} m");
+}
+
+/// A joint held against a stop does not leak through it: under the hip holds (±1) on all three
+/// bodies and "ankles up" on the intact one, each joint pushed into a stop after 40 steps (at its
+/// range limit, or out of range and pushed further out: the ankles' one-way stop) moves less
+/// than 1e-2 rad further out over the next 920 steps (measured: hips ≤ 5.5e-3, ankles up
+/// 2.3e-2 → bound 3e-2 for that case; pybullet: none). Ours used to leak ~0.6 mrad per step
+/// ("ankles up" went 0.291 → −0.280 rad). Known gap, not asserted: constant ±1 holds on all
+/// ankles still leak 0.5–2 rad on some bodies (see `World::update_stops`).
+#[test]
+fn joints_held_against_a_stop_barely_leak() {
+    let d = std::f32::consts::PI / 180.0;
+    let ranges: [[f32; 2]; 8] = [
+        [-40.0 * d, 40.0 * d],
+        [30.0 * d, 100.0 * d],
+        [-40.0 * d, 40.0 * d],
+        [-100.0 * d, -30.0 * d],
+        [-40.0 * d, 40.0 * d],
+        [-100.0 * d, -30.0 * d],
+        [-40.0 * d, 40.0 * d],
+        [30.0 * d, 100.0 * d],
+    ];
+    const HIPS_MINUS: [f32; 8] = [-1.0, 0.0, -1.0, 0.0, -1.0, 0.0, -1.0, 0.0];
+    const ANKLES_UP: [f32; 8] = [0.0, -1.0, 0.0, 1.0, 0.0, 1.0, 0.0, -1.0];
+    let cases = [
+        ("intact", HIPS_PLUS, 1e-2),
+        ("intact", HIPS_MINUS, 1e-2),
+        ("right_damaged", HIPS_PLUS, 1e-2),
+        ("right_damaged", HIPS_MINUS, 1e-2),
+        ("left_damaged", HIPS_PLUS, 1e-2),
+        ("left_damaged", HIPS_MINUS, 1e-2),
+        ("intact", ANKLES_UP, 3e-2),
+    ];
+    let mut checked = 0;
+    for (name, hold, bound) in cases {
+        {
+            let hold = &hold;
+            let mut ant = after_burn_in(name);
+            for _ in 0..40 {
+                ant.step(hold);
+            }
+            let start = ant.joint_state().q;
+            // Joints pushed into a stop: the signed distance past it must not grow.
+            let pressed: Vec<usize> = (0..8)
+                .filter(|&j| {
+                    let [lo, hi] = ranges[j];
+                    (hold[j] > 0.0 && start[j] > hi - 0.01)
+                        || (hold[j] < 0.0 && start[j] < lo + 0.01)
+                })
+                .collect();
+            let mut worst = 0.0f32;
+            for _ in 40..960 {
+                ant.step(hold);
+                let q = ant.joint_state().q;
+                for &j in &pressed {
+                    worst = worst.max(hold[j].signum() * (q[j] - start[j]));
+                }
+            }
+            checked += pressed.len();
+            assert!(
+                worst < bound,
+                "{name} hold {hold:?}: a pressed joint leaked {worst} rad past its stop"
+            );
+        }
+    }
+    assert!(checked >= 28, "only {checked} pressed joints checked");
+}

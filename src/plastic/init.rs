@@ -12,8 +12,11 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
 /// How the plastic weights start each episode.
+///
+/// Written (in configs, model headers and on the command line) as its name, e.g. `uni`, or for
+/// [`WeightInit::NormalStd`] as `normal:STD`, e.g. `normal:0.1`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum WeightInit {
     /// U(-0.1, 0.1), the reference default and the paper's choice.
     Uni,
@@ -35,6 +38,9 @@ pub enum WeightInit {
     Default,
     /// No random draw: the initial weights are part of the evolved genome.
     Coevolve,
+    /// N(0, std²) with the given standard deviation (`normal:STD`), e.g. the paper's §4.1
+    /// N(0, 0.1) start weights.
+    NormalStd(f32),
 }
 
 impl WeightInit {
@@ -52,10 +58,12 @@ impl WeightInit {
         WeightInit::Coevolve,
     ];
 
+    /// The family name (`normal` for [`WeightInit::NormalStd`]; its full form, `normal:STD`,
+    /// is what `Display` writes).
     pub fn name(self) -> &'static str {
         match self {
             WeightInit::Uni => "uni",
-            WeightInit::Normal => "normal",
+            WeightInit::Normal | WeightInit::NormalStd(_) => "normal",
             WeightInit::UniBig => "uni_big",
             WeightInit::XaUni => "xa_uni",
             WeightInit::XaUniBig => "xa_uni_big",
@@ -110,6 +118,9 @@ impl WeightInit {
             WeightInit::Normal => w
                 .iter_mut()
                 .for_each(|v| *v = 0.024 * rng.sample::<f32, _>(StandardNormal)),
+            WeightInit::NormalStd(std) => w
+                .iter_mut()
+                .for_each(|v| *v = std * rng.sample::<f32, _>(StandardNormal)),
             WeightInit::Sparse => {
                 // torch.nn.init.sparse_: per column, ceil(0.8*rows) random rows are zero.
                 let zeros_per_column = (0.8 * out as f32).ceil() as usize;
@@ -132,23 +143,48 @@ impl WeightInit {
 
 impl fmt::Display for WeightInit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            WeightInit::NormalStd(std) => write!(f, "normal:{std}"),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
 impl FromStr for WeightInit {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(std) = s.strip_prefix("normal:") {
+            return match std.trim().parse::<f32>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(WeightInit::NormalStd(v)),
+                _ => Err(format!(
+                    "weight init `{s}`: the standard deviation after `normal:` must be a \
+                     finite number >= 0"
+                )),
+            };
+        }
         WeightInit::ALL
             .into_iter()
             .find(|w| w.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = WeightInit::ALL.iter().map(|w| w.name()).collect();
                 format!(
-                    "unknown weight init `{s}`; expected one of {}",
+                    "unknown weight init `{s}`; expected one of {}, or normal:STD",
                     names.join(", ")
                 )
             })
+    }
+}
+
+impl From<WeightInit> for String {
+    fn from(w: WeightInit) -> String {
+        w.to_string()
+    }
+}
+
+impl TryFrom<String> for WeightInit {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
@@ -172,6 +208,44 @@ mod tests {
             let zeros = (0..10).filter(|r| w[r * 6 + col] == 0.0).count();
             assert_eq!(zeros, 8);
         }
+    }
+
+    #[test]
+    fn normal_std_parses_prints_and_has_its_spread() {
+        let w: WeightInit = "normal:0.1".parse().unwrap();
+        assert_eq!(w, WeightInit::NormalStd(0.1));
+        assert_eq!(w.to_string(), "normal:0.1");
+        assert_eq!(w.to_string().parse::<WeightInit>().unwrap(), w);
+        let v = w.sample(10, 100, 100, 3);
+        let std = (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt();
+        assert!((std - 0.1).abs() < 0.003, "std {std}");
+        for bad in ["normal:", "normal:-1", "normal:nan", "normal:x"] {
+            let e = bad.parse::<WeightInit>().unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+        assert_eq!("uni".parse::<WeightInit>().unwrap(), WeightInit::Uni);
+        assert!("unix".parse::<WeightInit>().unwrap_err().contains("unix"));
+    }
+
+    #[test]
+    fn inits_serialise_as_their_names() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct C {
+            init: WeightInit,
+        }
+        for init in [WeightInit::KaUni, WeightInit::NormalStd(0.25)] {
+            let text = toml::to_string(&C { init }).unwrap();
+            assert_eq!(toml::from_str::<C>(&text).unwrap(), C { init });
+        }
+        assert_eq!(
+            toml::to_string(&C {
+                init: WeightInit::XaUniBig
+            })
+            .unwrap()
+            .trim(),
+            "init = \"xa_uni_big\""
+        );
+        assert!(toml::from_str::<C>("init = \"bogus\"").is_err());
     }
 
     #[test]
