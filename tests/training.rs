@@ -217,6 +217,23 @@ fn bad_model_and_checkpoint_files_are_clear_errors() {
 
 #[test]
 fn model_files_open_in_python_safetensors() {
+    // Needs Python with safetensors and numpy: skipped visibly without them, unless
+    // HEBBIAN_REQUIRE_ALL=1 (as `.ci/run` sets after installing them) makes that a failure.
+    let has_python = std::process::Command::new("python3")
+        .args(["-c", "import safetensors.numpy, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_python {
+        assert!(
+            std::env::var("HEBBIAN_REQUIRE_ALL").as_deref() != Ok("1"),
+            "HEBBIAN_REQUIRE_ALL=1 but python3 with safetensors+numpy is missing"
+        );
+        eprintln!(
+            "SKIPPED model_files_open_in_python_safetensors: python3 with safetensors and numpy \
+             not found (pip install safetensors numpy; HEBBIAN_REQUIRE_ALL=1 makes this fail)"
+        );
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     train(
         config(&["generations=1", "population=4"]),
@@ -232,7 +249,7 @@ fn model_files_open_in_python_safetensors() {
         .args(["-c", script])
         .arg(dir.path().join(MODEL_FILE))
         .output()
-        .expect("python3 runs (CI installs safetensors and numpy)");
+        .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
