@@ -274,33 +274,12 @@ impl Report for CompareReport {
             &dir.join("compare.md"),
             &self.markdown(),
         )?);
-        let mut models: Vec<String> = Vec::new();
-        let mut variants: Vec<String> = Vec::new();
-        for r in &self.rows {
-            if !models.contains(&r.model) {
-                models.push(r.model.clone());
-            }
-            if !variants.contains(&r.variant) {
-                variants.push(r.variant.clone());
-            }
-        }
-        let series: Vec<(String, Vec<(f64, f64)>)> = models
-            .iter()
-            .map(|m| {
-                let values = variants
-                    .iter()
-                    .map(|v| {
-                        self.rows
-                            .iter()
-                            .find(|r| &r.model == m && &r.variant == v)
-                            .map_or((f64::NAN, f64::NAN), |r| {
-                                (r.stats.mean as f64, r.stats.std as f64)
-                            })
-                    })
-                    .collect();
-                (m.clone(), values)
-            })
-            .collect();
+        let (variants, series) = output::bar_series(
+            &self.rows,
+            |r| &r.model,
+            |r| &r.variant,
+            |r| (r.stats.mean as f64, r.stats.std as f64),
+        );
         let title = format!(
             "{}: return per variant ({} rollouts, mean ± std)",
             self.task, self.rollouts

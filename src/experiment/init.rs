@@ -153,33 +153,12 @@ impl Report for InitReport {
         }
         let mut files = vec![csv.write(&dir.join("init.csv"))?];
         files.push(output::write_text(&dir.join("init.md"), &self.markdown())?);
-        let mut inits: Vec<String> = Vec::new();
-        let mut variants: Vec<String> = Vec::new();
-        for r in &self.rows {
-            if !inits.contains(&r.init) {
-                inits.push(r.init.clone());
-            }
-            if !variants.contains(&r.variant) {
-                variants.push(r.variant.clone());
-            }
-        }
-        let series: Vec<(String, Vec<(f64, f64)>)> = variants
-            .iter()
-            .map(|v| {
-                let values = inits
-                    .iter()
-                    .map(|i| {
-                        self.rows
-                            .iter()
-                            .find(|r| &r.init == i && &r.variant == v)
-                            .map_or((f64::NAN, f64::NAN), |r| {
-                                (r.stats.mean as f64, r.stats.std as f64)
-                            })
-                    })
-                    .collect();
-                (v.clone(), values)
-            })
-            .collect();
+        let (inits, series) = output::bar_series(
+            &self.rows,
+            |r| &r.variant,
+            |r| &r.init,
+            |r| (r.stats.mean as f64, r.stats.std as f64),
+        );
         let groups: Vec<String> = inits
             .iter()
             .map(|i| {

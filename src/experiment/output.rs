@@ -272,6 +272,43 @@ pub(crate) fn line_chart(
 }
 
 /// A grouped bar chart: one group per name, one bar per series with a ± std whisker.
+/// Bars for [`bar_chart`] from result rows: the group and series names in first-seen order and,
+/// per series, (mean, std) in each group (NaN where a row is missing).
+pub(crate) type BarSeries = Vec<(String, Vec<(f64, f64)>)>;
+
+pub(crate) fn bar_series<R>(
+    rows: &[R],
+    series_of: impl Fn(&R) -> &str,
+    group_of: impl Fn(&R) -> &str,
+    value_of: impl Fn(&R) -> (f64, f64),
+) -> (Vec<String>, BarSeries) {
+    let mut series: Vec<String> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    for r in rows {
+        if !series.iter().any(|s| s == series_of(r)) {
+            series.push(series_of(r).to_string());
+        }
+        if !groups.iter().any(|g| g == group_of(r)) {
+            groups.push(group_of(r).to_string());
+        }
+    }
+    let bars = series
+        .iter()
+        .map(|s| {
+            let values = groups
+                .iter()
+                .map(|g| {
+                    rows.iter()
+                        .find(|r| series_of(r) == s && group_of(r) == g)
+                        .map_or((f64::NAN, f64::NAN), &value_of)
+                })
+                .collect();
+            (s.clone(), values)
+        })
+        .collect();
+    (groups, bars)
+}
+
 pub(crate) fn bar_chart(
     area: &Area,
     title: &str,
