@@ -68,9 +68,24 @@ pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Resu
 }
 
 /// Continues the run in `dir` from its last checkpoint.
+/// A run killed before its first checkpoint (only `config.toml` written) starts from generation 0,
+/// dropping any metrics line its unfinished first generation may have left.
 pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
     let config = Config::load(&dir.join(CONFIG_FILE), &[])?;
-    let run = Run::new(config, dir, Some(dir.join(CHECKPOINT_FILE)))?;
+    let checkpoint = dir.join(CHECKPOINT_FILE);
+    let run = if checkpoint.exists() {
+        Run::new(config, dir, Some(checkpoint))?
+    } else {
+        tracing::warn!(
+            "{} has no checkpoint yet: starting it from generation 0",
+            dir.display()
+        );
+        let metrics = dir.join(METRICS_FILE);
+        if metrics.exists() {
+            std::fs::remove_file(&metrics).with_context(|| metrics.display().to_string())?;
+        }
+        Run::new(config, dir, None)?
+    };
     run.go(options)
 }
 

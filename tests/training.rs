@@ -451,3 +451,37 @@ fn best_model_is_the_centre_of_the_best_generation() {
         load(&shorter.path().join(MODEL_FILE))
     );
 }
+
+/// A run killed before its first checkpoint left only `config.toml` (and perhaps a metrics line
+/// of its unfinished first generation): `--resume` starts it from generation 0, and the result
+/// equals an uninterrupted run.
+#[test]
+fn a_run_killed_before_its_first_checkpoint_resumes_from_generation_zero() {
+    let full = tempfile::tempdir().unwrap();
+    let whole = train(
+        config(&["generations=2", "population=8"]),
+        full.path(),
+        &quiet(),
+    )
+    .unwrap();
+
+    let cut = tempfile::tempdir().unwrap();
+    train(
+        config(&["generations=2", "population=8"]),
+        cut.path(),
+        &quiet(),
+    )
+    .unwrap();
+    for f in [CHECKPOINT_FILE, MODEL_FILE, BEST_FILE] {
+        std::fs::remove_file(cut.path().join(f)).unwrap();
+    }
+    // A torn first metrics line, as a kill mid-generation could leave.
+    std::fs::write(
+        cut.path().join("metrics.jsonl"),
+        "{\"generation\":0,\"mean_fi",
+    )
+    .unwrap();
+    let resumed = resume(cut.path(), &quiet()).unwrap();
+    assert_eq!(strip_timing(&resumed.history), strip_timing(&whole.history));
+    assert_eq!(resumed.centre, whole.centre);
+}
