@@ -6,7 +6,9 @@ use anyhow::Context;
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, DynamicImage, Frame, RgbImage};
 
-/// Writes `frames` as a looping GIF at `fps` frames per second.
+/// Writes `frames` as a looping GIF at `fps` frames per second. The GIF is encoded in memory and
+/// then written atomically, so a failed encode (e.g. frames too large for GIF) never truncates an
+/// existing file.
 pub fn write_gif(frames: &[RgbImage], path: impl AsRef<Path>, fps: u32) -> anyhow::Result<()> {
     let path = path.as_ref();
     anyhow::ensure!(
@@ -15,16 +17,35 @@ pub fn write_gif(frames: &[RgbImage], path: impl AsRef<Path>, fps: u32) -> anyho
         path.display()
     );
     anyhow::ensure!(fps > 0, "fps must be positive");
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut enc = GifEncoder::new_with_speed(std::io::BufWriter::new(file), 10);
-    enc.set_repeat(Repeat::Infinite)
-        .with_context(|| format!("writing {}", path.display()))?;
-    let delay = Delay::from_numer_denom_ms(1000, fps);
-    for f in frames {
-        let rgba = DynamicImage::ImageRgb8(f.clone()).into_rgba8();
-        enc.encode_frame(Frame::from_parts(rgba, 0, 0, delay))
+    let mut bytes = Vec::new();
+    {
+        let mut enc = GifEncoder::new_with_speed(&mut bytes, 10);
+        enc.set_repeat(Repeat::Infinite)
             .with_context(|| format!("writing {}", path.display()))?;
+        let delay = Delay::from_numer_denom_ms(1000, fps);
+        for f in frames {
+            let rgba = DynamicImage::ImageRgb8(f.clone()).into_rgba8();
+            enc.encode_frame(Frame::from_parts(rgba, 0, 0, delay))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
     }
+    crate::files::atomic_write(path, &bytes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_existing_gif_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.gif");
+        write_gif(&[RgbImage::new(8, 8)], &path, 10).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // GIF dimensions are 16-bit: this frame cannot be encoded.
+        let err = write_gif(&[RgbImage::new(70_000, 1)], &path, 10).unwrap_err();
+        assert!(format!("{err:#}").contains("a.gif"), "{err:#}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
 }
