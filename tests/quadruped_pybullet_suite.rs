@@ -38,10 +38,11 @@ const MOVING: f64 = 50.0;
 const REL_TOL: f64 = 0.35;
 /// The targets (issue: Spearman ≥ 0.9, every moving case within 35 %) are not reached yet; these
 /// bounds pin what the contact-solved stops achieve (0.747, 14 of 14 moving cases of the right
-/// sign, 8 of 14 within 35 %), so that a regression shows.
+/// sign, 8 of 14 within 35 %) with a little slack, so that a regression shows (the stops
+/// corrected after the contact solve scored 0.32 and 1 of 7).
 const MIN_SPEARMAN: f64 = 0.7;
 const TARGET_SPEARMAN: f64 = 0.9;
-const MIN_WITHIN: usize = 8;
+const MIN_WITHIN: usize = 7;
 
 /// Trace window: the burn-in plus this many scored steps.
 const TRACE_SCORED: usize = 100;
