@@ -49,6 +49,11 @@ impl Architecture {
         self.layer_sizes.windows(2).map(|w| (w[1], w[0])).collect()
     }
 
+    /// Synapses of the MLP (plastic in a Hebbian network).
+    pub fn synapses(&self) -> usize {
+        self.layer_shapes().iter().map(|(o, i)| o * i).sum()
+    }
+
     /// The genome layout for a Hebbian rule (`Some`) or the static baseline (`None`).
     pub fn genome(&self, rule: Option<Rule>, coevolve_initial_weights: bool) -> GenomeLayout {
         match rule {
@@ -66,7 +71,7 @@ impl Architecture {
     pub fn counts(&self, rule: Option<Rule>) -> ParameterCounts {
         let genome = self.genome(rule, false);
         let conv_weights = self.conv.map_or(0, |c| c.params());
-        let mlp_weights: usize = self.layer_shapes().iter().map(|(o, i)| o * i).sum();
+        let mlp_weights = self.synapses();
         ParameterCounts {
             conv_weights,
             mlp_weights,

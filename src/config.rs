@@ -95,21 +95,24 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("--set {assignment}: {message}")]
+    #[error("--set {}: {message}", assignment.escape_debug())]
     BadOverride { assignment: String, message: String },
 }
 
 impl Config {
     /// Reads a config file and applies `key=value` overrides.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            crate::limits::read_text_capped(path, crate::limits::MAX_CONFIG_BYTES, "config file")
+                .map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Self::parse(&text, &path.display().to_string(), overrides)
     }
 
-    /// Parses config text; `origin` names the source in errors.
+    /// Parses config text; `origin` names the source in errors. An error about a key that an
+    /// override set names the override (`--set KEY=VALUE`), not the file.
     pub fn parse(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
         let mut value: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: origin.to_string(),
@@ -118,15 +121,26 @@ impl Config {
         for assignment in overrides {
             apply_override(&mut value, assignment)?;
         }
+        let blame = |message: String| -> ConfigError {
+            match overrides
+                .iter()
+                .rev()
+                .find(|a| override_is_named_in(a, &message))
+            {
+                Some(assignment) => ConfigError::BadOverride {
+                    assignment: assignment.clone(),
+                    message: format!("{message} (applied over {origin})"),
+                },
+                None => ConfigError::Invalid {
+                    path: origin.to_string(),
+                    message,
+                },
+            }
+        };
+        check_f32_range(&value, "").map_err(&blame)?;
         let config: Config =
-            Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Invalid {
-                path: origin.to_string(),
-                message: e.to_string(),
-            })?;
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: origin.to_string(),
-            message,
-        })?;
+            Config::deserialize(toml::Value::Table(value)).map_err(|e| blame(e.to_string()))?;
+        config.validate().map_err(blame)?;
         Ok(config)
     }
 
@@ -151,19 +165,48 @@ impl Config {
         for (key, v) in [
             ("es.learning_rate", es.learning_rate),
             ("es.sigma", es.sigma),
-            ("es.learning_rate_decay", es.learning_rate_decay),
-            ("es.sigma_decay", es.sigma_decay),
         ] {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("key `{key}`: must be a positive number, got {v}"));
             }
         }
-        if !(es.l2_penalty.is_finite() && es.l2_penalty >= 0.0) {
-            return Err(format!(
-                "key `es.l2_penalty`: must be >= 0, got {}",
-                es.l2_penalty
-            ));
+        for (key, v) in [
+            ("es.learning_rate_decay", es.learning_rate_decay),
+            ("es.sigma_decay", es.sigma_decay),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(format!(
+                    "key `{key}`: must be in (0, 1] (a factor applied every generation; above 1 \
+                     it grows without end), got {v}"
+                ));
+            }
         }
+        for (key, v) in [
+            ("es.learning_rate_floor", es.learning_rate_floor),
+            ("es.sigma_floor", es.sigma_floor),
+            ("es.l2_penalty", es.l2_penalty),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!(
+                    "key `{key}`: must be a finite number >= 0, got {v}"
+                ));
+            }
+        }
+        let task = self.task().map_err(|e| format!("key `task`: {e}"))?;
+        let spec = self.controller_spec(&task)?;
+        crate::limits::check_memory(
+            &format!("key `population` = {}", self.population),
+            crate::limits::population_bytes(
+                self.population,
+                spec.layout().len(),
+                spec.architecture.synapses(),
+            ),
+            &format!(
+                "its {} genomes of {} numbers, the ES noise and the networks",
+                self.population,
+                spec.layout().len()
+            ),
+        )?;
         if self.network.init == WeightInit::Coevolve && self.rule()?.is_none() {
             return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
         }
@@ -226,6 +269,9 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Confi
         assignment: assignment.to_string(),
         message,
     };
+    if assignment.contains(['\n', '\r']) {
+        return Err(bad("a value cannot contain a line break".into()));
+    }
     let (key, raw) = assignment
         .split_once('=')
         .ok_or_else(|| bad("expected key=value".into()))?;
@@ -251,6 +297,48 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Confi
     Ok(())
 }
 
+/// Whether an error message is about the key an override `KEY=VALUE` set (the value in effect
+/// is the override's, so the error is the override's).
+fn override_is_named_in(assignment: &str, message: &str) -> bool {
+    let key = assignment
+        .split_once('=')
+        .map_or(assignment, |(k, _)| k)
+        .trim();
+    let last = key.rsplit('.').next().unwrap_or(key);
+    message.contains(&format!("`{key}`")) || message.contains(&format!("`{last}`"))
+}
+
+/// Every float in a config is an f32: a value that rounds to 0 or to infinity is refused here,
+/// naming the key, instead of silently becoming 0 or inf.
+fn check_f32_range(table: &toml::Table, prefix: &str) -> Result<(), String> {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => check_f32_range(t, &key)?,
+            toml::Value::Float(f) => {
+                let narrowed = *f as f32;
+                if *f != 0.0 && narrowed == 0.0 {
+                    return Err(format!(
+                        "key `{key}`: {f:e} underflows f32 (it would become 0; the smallest \
+                         positive f32 is ~1.4e-45)"
+                    ));
+                }
+                if f.is_finite() && narrowed.is_infinite() {
+                    return Err(format!(
+                        "key `{key}`: {f:e} overflows f32 (largest ~3.4e38)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,7 +359,12 @@ mod tests {
     fn unknown_and_mistyped_keys_name_the_key_and_file() {
         let err = Config::parse(QUICK_START, "exp.toml", &["es.sigmaa=0.1".into()]).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("exp.toml") && msg.contains("sigmaa"), "{msg}");
+        assert!(
+            msg.contains("--set es.sigmaa=0.1") && msg.contains("sigmaa"),
+            "{msg}"
+        );
+        let err = Config::parse("seed = 1\nsigma = 0.1\n", "exp.toml", &[]).unwrap_err();
+        assert!(err.to_string().starts_with("exp.toml:"), "{err}");
         let err = Config::parse(QUICK_START, "exp.toml", &["population=-4".into()]).unwrap_err();
         assert!(err.to_string().contains("population"), "{err}");
         let err = Config::parse(QUICK_START, "exp.toml", &["population=31".into()]).unwrap_err();
@@ -281,5 +374,32 @@ mod tests {
         assert!(err.to_string().contains("network.rule"), "{err}");
         let err = Config::parse("seed = 1\n[[", "broken.toml", &[]).unwrap_err();
         assert!(err.to_string().contains("broken.toml"), "{err}");
+    }
+
+    #[test]
+    fn nonsense_es_settings_are_refused() {
+        let msg = |set: &str| {
+            Config::parse(QUICK_START, "q.toml", &[set.to_string()])
+                .unwrap_err()
+                .to_string()
+        };
+        for (set, needle) in [
+            ("es.sigma_decay=5", "(0, 1]"),
+            ("es.learning_rate_decay=0", "(0, 1]"),
+            ("es.sigma_floor=-0.1", ">= 0"),
+            ("es.learning_rate_floor=nan", ">= 0"),
+            ("es.sigma=inf", "positive"),
+            ("es.learning_rate=1e-50", "underflows f32"),
+            ("es.l2_penalty=1e40", "overflows f32"),
+        ] {
+            let m = msg(set);
+            assert!(
+                m.contains(&format!("--set {set}")) && m.contains(needle),
+                "{set}: {m}"
+            );
+        }
+        assert!(msg("seed=1\nx=2").contains("line break"));
+        let m = msg("population=1000000000000");
+        assert!(m.contains("population") && m.contains("memory"), "{m}");
     }
 }

@@ -120,6 +120,11 @@ pub fn evaluate_model(
     variants: &[String],
 ) -> anyhow::Result<EvalReport> {
     anyhow::ensure!(rollouts > 0, "--rollouts must be at least 1");
+    anyhow::ensure!(
+        rollouts <= crate::limits::MAX_ROLLOUTS,
+        "--rollouts: at most {} (got {rollouts}); the paper uses 100",
+        crate::limits::MAX_ROLLOUTS
+    );
     let LoadedModel {
         config,
         header,
@@ -130,6 +135,12 @@ pub fn evaluate_model(
     } = LoadedModel::open(path, device_name, variants)?;
     let layout = spec.layout();
     let d = layout.len();
+    crate::limits::check_memory(
+        &format!("--rollouts {rollouts}"),
+        crate::limits::population_bytes(rollouts, d, spec.architecture.synapses()),
+        "the rollouts' genomes and networks",
+    )
+    .map_err(anyhow::Error::msg)?;
     let genomes: Vec<f32> = (0..rollouts).flat_map(|_| genome.iter().copied()).collect();
     let population = Tensor::<2>::from_data(TensorData::new(genomes, [rollouts, d]), &device);
     let eval = evaluate(

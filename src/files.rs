@@ -55,6 +55,17 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+/// Encodes an RGB8 image as PNG (maximum compression) and writes it atomically.
+pub fn write_png_rgb(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), FileError> {
+    use image::ImageEncoder;
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut bytes = Vec::new();
+    PngEncoder::new_with_quality(&mut bytes, CompressionType::Best, FilterType::Adaptive)
+        .write_image(rgb, width, height, image::ExtendedColorType::Rgb8)
+        .map_err(|e| content(path, format!("cannot encode PNG: {e}")))?;
+    atomic_write(path, &bytes)
+}
+
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -95,7 +106,12 @@ struct Loaded {
 }
 
 fn load(path: &Path, format: &str) -> Result<Loaded, FileError> {
-    let bytes = std::fs::read(path).map_err(|source| FileError::Io {
+    let bytes = crate::limits::read_capped(
+        path,
+        crate::limits::MAX_TENSOR_FILE_BYTES,
+        &format!("{format} file"),
+    )
+    .map_err(|source| FileError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -122,6 +138,19 @@ fn load(path: &Path, format: &str) -> Result<Loaded, FileError> {
                 format!("has no `format` header; not a {format} file"),
             ));
         }
+    }
+    match metadata.get("version").map(String::as_str) {
+        Some(VERSION) => {}
+        Some(other) => {
+            return Err(content(
+                path,
+                format!(
+                    "header `version` is `{other}`; this build reads version {VERSION} (a file \
+                     from a newer hebbian?)"
+                ),
+            ));
+        }
+        None => return Err(content(path, "header lacks `version`")),
     }
     Ok(Loaded { bytes, metadata })
 }
@@ -231,6 +260,17 @@ pub fn load_model(
         ));
     }
     let l = load(path, MODEL_FORMAT)?;
+    let genome_len: usize = parse_meta(path, &l.metadata, "genome_len")?;
+    if genome_len != layout.len() {
+        return Err(content(
+            path,
+            format!(
+                "header `genome_len` is {genome_len}, but a {task} {rule} network has {} \
+                 evolved numbers",
+                layout.len()
+            ),
+        ));
+    }
     let st = SafeTensors::deserialize(&l.bytes).expect("checked by load");
     let mut genome = vec![0.0f32; layout.len()];
     for s in layout.segments() {
@@ -248,17 +288,40 @@ pub fn load_model(
                 ),
             ));
         }
-        genome[s.offset..s.offset + s.len()].copy_from_slice(&read_f32(path, &view, &name)?);
+        let values = read_f32(path, &view, &name)?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(content(
+                path,
+                format!(
+                    "tensor `{name}` holds a non-finite value ({} at flat index {i}); a \
+                     diverged or corrupted model",
+                    values[i]
+                ),
+            ));
+        }
+        genome[s.offset..s.offset + s.len()].copy_from_slice(&values);
     }
     Ok(Model { header, genome })
 }
 
-/// Saves the ES state, with the task/rule/genome length it belongs to.
+/// The SHA-256 (hex) of a resolved config's TOML, kept in checkpoints so a resume can tell
+/// whether `config.toml` was edited since.
+pub fn config_hash(config_toml: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(config_toml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Saves the ES state, with the task/rule/genome length it belongs to and the resolved config
+/// (TOML) it was made with.
 pub fn save_checkpoint(
     path: &Path,
     state: &EsState,
     task: &str,
     rule: &str,
+    config_toml: &str,
 ) -> Result<(), FileError> {
     let tensors = vec![(
         "centre".to_string(),
@@ -274,8 +337,18 @@ pub fn save_checkpoint(
         ("sigma".to_string(), state.sigma.to_string()),
         ("generation".to_string(), state.generation.to_string()),
         ("seed".to_string(), state.seed.to_string()),
+        ("config".to_string(), config_toml.to_string()),
+        ("config_sha256".to_string(), config_hash(config_toml)),
     ]);
     atomic_write(path, &serialize(tensors, metadata))
+}
+
+/// A checkpoint: the ES state and the config it was made with (`None` in checkpoints written
+/// before configs were recorded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub state: EsState,
+    pub config: Option<String>,
 }
 
 /// Loads an ES state, checking it belongs to this task, rule and genome length.
@@ -285,6 +358,16 @@ pub fn load_checkpoint(
     rule: &str,
     genome_len: usize,
 ) -> Result<EsState, FileError> {
+    read_checkpoint(path, task, rule, genome_len).map(|c| c.state)
+}
+
+/// [`load_checkpoint`], with the recorded config (its hash checked against its text).
+pub fn read_checkpoint(
+    path: &Path,
+    task: &str,
+    rule: &str,
+    genome_len: usize,
+) -> Result<Checkpoint, FileError> {
     let l = load(path, CHECKPOINT_FORMAT)?;
     for (key, want) in [("task", task), ("rule", rule)] {
         let got = meta(path, &l.metadata, key)?;
@@ -316,5 +399,26 @@ pub fn load_checkpoint(
     if !state.centre.iter().all(|v| v.is_finite()) {
         return Err(content(path, "centre holds NaN or infinite values"));
     }
-    Ok(state)
+    let positive = |v: f32| v.is_finite() && v > 0.0;
+    if !(positive(state.sigma) && positive(state.learning_rate)) {
+        return Err(content(
+            path,
+            "header `sigma` and `learning_rate` must be positive finite numbers",
+        ));
+    }
+    let config = match l.metadata.get("config") {
+        None => None,
+        Some(text) => {
+            let hash = meta(path, &l.metadata, "config_sha256")?;
+            if config_hash(text) != hash {
+                return Err(content(
+                    path,
+                    "header `config` does not match its `config_sha256`; the checkpoint was \
+                     edited or corrupted",
+                ));
+            }
+            Some(text.clone())
+        }
+    };
+    Ok(Checkpoint { state, config })
 }

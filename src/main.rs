@@ -514,7 +514,7 @@ fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
 
 fn run_train(
     config: Option<PathBuf>,
-    mut overrides: Vec<String>,
+    overrides: Vec<String>,
     device: Option<String>,
     out: Option<PathBuf>,
     resume_dir: Option<PathBuf>,
@@ -527,10 +527,15 @@ fn run_train(
     let summary = if let Some(dir) = resume_dir {
         resume(&dir, &options)?
     } else {
-        if let Some(d) = device {
-            overrides.push(format!("run.device=\"{d}\""));
+        if let Some(d) = &device
+            && let Some(set) = overrides.iter().find(|o| {
+                o.split_once('=')
+                    .is_some_and(|(k, _)| k.trim() == "run.device")
+            })
+        {
+            anyhow::bail!("--device {d} conflicts with --set {set}; give one of them");
         }
-        let config = match config {
+        let mut config = match config {
             Some(path) => Config::load(&path, &overrides)?,
             None => Config::parse(
                 hebbian::config::QUICK_START,
@@ -538,6 +543,12 @@ fn run_train(
                 &overrides,
             )?,
         };
+        if let Some(d) = device {
+            config.run.device = d.clone();
+            config
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--device {d}: {e}"))?;
+        }
         let out = out.unwrap_or_else(|| {
             let secs = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -680,6 +691,23 @@ fn run_replay(
     Ok(())
 }
 
+/// The error and its causes, `: `-separated, each cause printed only if the text so far does
+/// not already say it (library errors often quote their OS error in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -727,7 +755,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }

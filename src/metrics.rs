@@ -65,24 +65,50 @@ pub fn append(path: &Path, m: &GenerationMetrics) -> std::io::Result<()> {
 
 /// Reads `metrics.jsonl`; malformed lines are an error naming the line.
 pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    read_lines(path, false).map(|(lines, _)| lines)
+}
+
+/// Parses the lines; with `torn_tail_allowed`, a malformed *last* line (what a crash in the
+/// middle of [`append`] leaves) is dropped and its 1-based number returned.
+fn read_lines(
+    path: &Path,
+    torn_tail_allowed: bool,
+) -> Result<(Vec<GenerationMetrics>, Option<usize>), String> {
+    let text = match std::fs::read(path) {
+        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    text.lines()
+    let lines: Vec<(usize, &str)> = text
+        .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| {
-            serde_json::from_str(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))
-        })
-        .collect()
+        .collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (k, (n, l)) in lines.iter().enumerate() {
+        match serde_json::from_str(l) {
+            Ok(m) => out.push(m),
+            Err(_) if torn_tail_allowed && k + 1 == lines.len() => return Ok((out, Some(n + 1))),
+            Err(e) => return Err(format!("{}:{}: {e}", path.display(), n + 1)),
+        }
+    }
+    Ok((out, None))
 }
 
 /// Rewrites `metrics.jsonl` keeping only generations before `generation` (used on resume, so a
-/// generation that was logged but not checkpointed is not counted twice).
+/// generation that was logged but not checkpointed is not counted twice). A torn last line (a
+/// crash while it was written) is dropped with a warning; a malformed line before it is an
+/// error, since that is not what a crash leaves.
 pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetrics>, String> {
-    let kept: Vec<_> = read(path)?
+    let (lines, torn) = read_lines(path, true)?;
+    if let Some(line) = torn {
+        tracing::warn!(
+            "{}:{line}: torn last line (a crash while it was written) dropped; that generation \
+             is redone from the checkpoint",
+            path.display()
+        );
+    }
+    let kept: Vec<_> = lines
         .into_iter()
         .filter(|m| m.generation < generation)
         .collect();
@@ -94,10 +120,24 @@ pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetri
     Ok(kept)
 }
 
-/// Draws mean and max fitness per generation (with the min–max band) to a PNG.
+/// Draws mean and max fitness per generation (with the min–max band) to a PNG, written
+/// atomically (a failed plot never leaves a truncated file).
 pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(), String> {
+    const SIZE: (u32, u32) = (900, 540);
+    let mut rgb = vec![255u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    draw_plot(&mut rgb, SIZE, path, title, history)?;
+    crate::files::write_png_rgb(path, &rgb, SIZE.0, SIZE.1).map_err(|e| e.to_string())
+}
+
+fn draw_plot(
+    rgb: &mut [u8],
+    size: (u32, u32),
+    path: &Path,
+    title: &str,
+    history: &[GenerationMetrics],
+) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
+    let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let pts: Vec<&GenerationMetrics> = history
         .iter()

@@ -105,9 +105,17 @@ pub fn render_episode(
     options: &RenderOptions,
 ) -> anyhow::Result<RenderSummary> {
     anyhow::ensure!(options.every > 0, "--every must be at least 1");
+    let side = crate::limits::MAX_RENDER_SIDE;
     anyhow::ensure!(
-        options.width >= 16 && options.height >= 16,
-        "--width and --height must be at least 16 pixels"
+        (16..=side).contains(&options.width) && (16..=side).contains(&options.height),
+        "--width and --height must be 16 to {side} pixels, got {}x{}",
+        options.width,
+        options.height
+    );
+    anyhow::ensure!(
+        (1..=100).contains(&options.fps),
+        "--fps must be 1 to 100, got {}",
+        options.fps
     );
     let Policy {
         task,
@@ -116,6 +124,17 @@ pub fn render_episode(
         device,
     } = open(source, options)?;
     let task = &task;
+    let most_frames =
+        (task.protocol.burn_in_steps + task.protocol.policy_steps()) / options.every + 1;
+    crate::limits::check_memory(
+        &format!(
+            "--width {} --height {} --every {}",
+            options.width, options.height, options.every
+        ),
+        most_frames as f64 * options.width as f64 * options.height as f64 * 4.0 * 2.0,
+        &format!("up to {most_frames} frames and their GIF encoding"),
+    )
+    .map_err(anyhow::Error::msg)?;
     let variant = &task.variants[0];
     let d = genome.len();
     let genome = Tensor::<2>::from_data(TensorData::new(genome, [1, d]), &device);

@@ -257,12 +257,7 @@ pub fn evaluate(
     seed: u64,
 ) -> Evaluation {
     let [p, d] = population.dims();
-    let synapses: usize = spec
-        .architecture
-        .layer_shapes()
-        .iter()
-        .map(|(o, i)| o * i)
-        .sum();
+    let synapses = spec.architecture.synapses();
     let chunk = chunking.resolve(p, d, synapses, &population.device());
     let mut per_variant = Vec::with_capacity(task.variants.len());
     let mut env_steps = 0;

@@ -11,10 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::es::{OpenEs, stream_seed};
-use crate::files::{Model, ModelHeader, load_checkpoint, save_checkpoint, save_model};
+use crate::files::{Model, ModelHeader, read_checkpoint, save_checkpoint, save_model};
 use crate::genome::{GenomeLayout, SegmentKind};
 use crate::metrics::{self, GenerationMetrics};
 use crate::rollout::{Chunking, evaluate};
+use crate::run_lock::RunLock;
 use crate::task::Task;
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -50,10 +51,14 @@ struct Run {
     es: OpenEs,
     dir: PathBuf,
     history: Vec<GenerationMetrics>,
+    /// Held for the whole run: no other process writes this folder meanwhile.
+    _lock: RunLock,
 }
 
 /// Starts a new run in `dir` (which must not already hold a run).
 pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let lock = RunLock::acquire(dir)?;
     if dir.join(CHECKPOINT_FILE).exists() || dir.join(CONFIG_FILE).exists() {
         bail!(
             "{} already holds a run; continue it with `hebbian train --resume {}` or choose another --out",
@@ -61,8 +66,7 @@ pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Resu
             dir.display()
         );
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let run = Run::new(config, dir, None)?;
+    let run = Run::new(config, dir, None, lock)?;
     crate::files::atomic_write(&dir.join(CONFIG_FILE), run.config.to_toml().as_bytes())?;
     run.go(options)
 }
@@ -71,10 +75,16 @@ pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Resu
 /// A run killed before its first checkpoint (only `config.toml` written) starts from generation 0,
 /// dropping any metrics line its unfinished first generation may have left.
 pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+    anyhow::ensure!(
+        dir.is_dir(),
+        "--resume {}: no such run folder",
+        dir.display()
+    );
+    let lock = RunLock::acquire(dir)?;
     let config = Config::load(&dir.join(CONFIG_FILE), &[])?;
     let checkpoint = dir.join(CHECKPOINT_FILE);
     let run = if checkpoint.exists() {
-        Run::new(config, dir, Some(checkpoint))?
+        Run::new(config, dir, Some(checkpoint), lock)?
     } else {
         tracing::warn!(
             "{} has no checkpoint yet: starting it from generation 0",
@@ -84,9 +94,76 @@ pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary
         if metrics.exists() {
             std::fs::remove_file(&metrics).with_context(|| metrics.display().to_string())?;
         }
-        Run::new(config, dir, None)?
+        Run::new(config, dir, None, lock)?
     };
     run.go(options)
+}
+
+/// Keys a resume may change: only how long the run goes on.
+const RESUMABLE_KEYS: [&str; 1] = ["generations"];
+
+/// Refuses a resume whose `config.toml` differs from the config the checkpoint was made with
+/// in anything but [`RESUMABLE_KEYS`], naming every changed key with both values.
+fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> anyhow::Result<()> {
+    let now = config.to_toml();
+    if crate::files::config_hash(&now) == crate::files::config_hash(recorded) {
+        return Ok(());
+    }
+    let flat = |text: &str| -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+        let table: toml::Table = toml::from_str(text).context("a recorded config")?;
+        let mut out = std::collections::BTreeMap::new();
+        flatten("", &toml::Value::Table(table), &mut out);
+        Ok(out)
+    };
+    // The recorded config is re-read with this build's defaults, so keys added since (with
+    // their defaults) are not edits.
+    let recorded = Config::parse(recorded, "the checkpoint's config", &[])
+        .map(|c| c.to_toml())
+        .unwrap_or_else(|_| recorded.to_string());
+    if recorded == now {
+        return Ok(());
+    }
+    let (before, after) = (flat(&recorded)?, flat(&now)?);
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let changed: Vec<String> = keys
+        .into_iter()
+        .filter(|k| !RESUMABLE_KEYS.contains(&k.as_str()) && before.get(*k) != after.get(*k))
+        .map(|k| {
+            let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(unset)".into());
+            format!("`{k}` ({} → {})", show(before.get(k)), show(after.get(k)))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{}: edited since the last checkpoint: {}. A resume continues the same experiment, so \
+         only `generations` may change; undo the edit, or start a new run with --config",
+        dir.join(CONFIG_FILE).display(),
+        changed.join(", ")
+    )
+}
+
+fn flatten(
+    prefix: &str,
+    value: &toml::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
 }
 
 /// The names under which files record the rule (`static` for the baseline).
@@ -96,7 +173,12 @@ pub fn rule_name(spec: &ControllerSpec) -> String {
 }
 
 impl Run {
-    fn new(config: Config, dir: &Path, checkpoint: Option<PathBuf>) -> anyhow::Result<Self> {
+    fn new(
+        config: Config,
+        dir: &Path,
+        checkpoint: Option<PathBuf>,
+        lock: RunLock,
+    ) -> anyhow::Result<Self> {
         let task = config.task().map_err(anyhow::Error::msg)?;
         let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
         let layout = spec.layout();
@@ -104,7 +186,15 @@ impl Run {
         let rule = rule_name(&spec);
         let (es, history) = match checkpoint {
             Some(path) => {
-                let state = load_checkpoint(&path, &task.name, &rule, layout.len())?;
+                let checkpoint = read_checkpoint(&path, &task.name, &rule, layout.len())?;
+                match &checkpoint.config {
+                    Some(recorded) => check_unchanged(&config, recorded, dir)?,
+                    None => tracing::warn!(
+                        "{} predates recorded configs: {CONFIG_FILE} is taken as it is",
+                        path.display()
+                    ),
+                }
+                let state = checkpoint.state;
                 let history = metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)
                     .map_err(anyhow::Error::msg)?;
                 tracing::info!(generation = state.generation, "resuming {}", dir.display());
@@ -157,6 +247,7 @@ impl Run {
             es,
             dir: dir.to_path_buf(),
             history,
+            _lock: lock,
         })
     }
 
@@ -258,6 +349,7 @@ impl Run {
             &state,
             &self.task.name,
             &rule,
+            &self.config.to_toml(),
         )?;
         self.save_model(&self.dir.join(MODEL_FILE), state.generation, state.centre)?;
         let title = format!("{} · {}", self.task.name, rule_name(&self.spec));

@@ -485,3 +485,103 @@ fn a_run_killed_before_its_first_checkpoint_resumes_from_generation_zero() {
     assert_eq!(strip_timing(&resumed.history), strip_timing(&whole.history));
     assert_eq!(resumed.centre, whole.centre);
 }
+
+#[test]
+fn a_second_process_on_a_run_folder_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(&["generations=2", "population=8"]);
+    train(
+        c.clone(),
+        dir.path(),
+        &TrainOptions {
+            stop_after: Some(1),
+            ..quiet()
+        },
+    )
+    .unwrap();
+    let metrics_before = std::fs::read(dir.path().join("metrics.jsonl")).unwrap();
+    // Another process holds the run (a lock taken on the same file, as `train` takes it).
+    let held = hebbian::run_lock::RunLock::acquire(dir.path()).unwrap();
+    let err = format!("{:#}", resume(dir.path(), &quiet()).unwrap_err());
+    assert!(err.contains("another hebbian process"), "{err}");
+    let err = format!("{:#}", train(c.clone(), dir.path(), &quiet()).unwrap_err());
+    assert!(err.contains("another hebbian process"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.path().join("metrics.jsonl")).unwrap(),
+        metrics_before,
+        "the refused processes wrote nothing"
+    );
+    // Released (as on exit or a crash): the run continues.
+    drop(held);
+    let r = resume(dir.path(), &quiet()).unwrap();
+    assert_eq!(r.history.len(), 2);
+}
+
+#[test]
+fn an_edited_config_is_refused_on_resume_naming_the_keys_but_generations_may_grow() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(&["generations=2", "population=8"]);
+    train(c.clone(), dir.path(), &quiet()).unwrap();
+    let path = dir.path().join("config.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let edited = original
+        .replace("sigma = 0.1", "sigma = 0.05")
+        .replace("seed = 1", "seed = 7");
+    assert_ne!(edited, original);
+    std::fs::write(&path, &edited).unwrap();
+    let err = format!("{:#}", resume(dir.path(), &quiet()).unwrap_err());
+    assert!(
+        err.contains("`es.sigma` (0.1 → 0.05)") && err.contains("`seed` (1 → 7)"),
+        "{err}"
+    );
+    // Only the run length changed: the run goes on, bit-identical to one run of that length.
+    std::fs::write(
+        &path,
+        original.replace("generations = 2", "generations = 3"),
+    )
+    .unwrap();
+    let longer = resume(dir.path(), &quiet()).unwrap();
+    let straight = train(
+        config(&["generations=3", "population=8"]),
+        tempfile::tempdir().unwrap().path(),
+        &quiet(),
+    )
+    .unwrap();
+    assert_eq!(longer.centre, straight.centre);
+    assert_eq!(
+        strip_timing(&longer.history),
+        strip_timing(&straight.history)
+    );
+}
+
+#[test]
+fn a_torn_metrics_line_is_repaired_on_resume() {
+    let straight = train(
+        config(&["generations=3", "population=8"]),
+        tempfile::tempdir().unwrap().path(),
+        &quiet(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    train(
+        config(&["generations=3", "population=8"]),
+        dir.path(),
+        &TrainOptions {
+            stop_after: Some(2),
+            ..quiet()
+        },
+    )
+    .unwrap();
+    // A crash in the middle of writing generation 2's line.
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("metrics.jsonl"))
+        .unwrap();
+    f.write_all(b"{\"generation\":2,\"mean_fitn").unwrap();
+    drop(f);
+    let r = resume(dir.path(), &quiet()).unwrap();
+    assert_eq!(strip_timing(&r.history), strip_timing(&straight.history));
+    let on_disk = hebbian::metrics::read(&dir.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(strip_timing(&on_disk), strip_timing(&straight.history));
+}

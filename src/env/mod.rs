@@ -4,6 +4,7 @@
 //! per-task action mapping lives with the task's env adapter), and writes the observation the
 //! network sees (already preprocessed, e.g. resized pixels).
 
+pub mod action_csv;
 pub mod car_racing;
 pub mod cartpole;
 pub mod gif;

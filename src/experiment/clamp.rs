@@ -66,7 +66,7 @@ pub struct ClampReport {
 /// network output set to `value` on steps `from..to`; compares their rewards per step. Works for
 /// static models too (except `frozen_during_clamp`).
 pub fn clamp(subject: &Subject, options: &ClampOptions) -> Result<ClampReport, ExperimentError> {
-    check_rollouts(options.rollouts)?;
+    check_rollouts(options.rollouts, subject.model.genome.len())?;
     let episode = subject.episode_steps();
     if options.from > options.to {
         return Err(bad(

@@ -118,7 +118,14 @@ pub fn compare(
     subjects: &[Subject],
     options: &CompareOptions,
 ) -> Result<CompareReport, ExperimentError> {
-    check_rollouts(options.rollouts)?;
+    check_rollouts(
+        options.rollouts,
+        subjects
+            .iter()
+            .map(|s| s.model.genome.len())
+            .max()
+            .unwrap_or(0),
+    )?;
     let first = subjects
         .first()
         .ok_or_else(|| bad("--model", "give at least one model"))?;

@@ -79,7 +79,7 @@ pub struct FreezeReport {
 /// the random initial weights held fixed, N ≥ the episode length is plain evaluation.
 pub fn freeze(subject: &Subject, options: &FreezeOptions) -> Result<FreezeReport, ExperimentError> {
     subject.require_plastic("freeze")?;
-    check_rollouts(options.rollouts)?;
+    check_rollouts(options.rollouts, subject.model.genome.len())?;
     let episode = subject.episode_steps();
     if let Some(&n) = options.steps.iter().find(|&&n| n > episode) {
         return Err(bad(

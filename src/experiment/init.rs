@@ -65,7 +65,7 @@ pub struct InitReport {
 /// distribution; the row of the trained distribution equals `hebbian eval`.
 pub fn init(subject: &Subject, options: &InitOptions) -> Result<InitReport, ExperimentError> {
     subject.require_plastic("init")?;
-    check_rollouts(options.rollouts)?;
+    check_rollouts(options.rollouts, subject.model.genome.len())?;
     let m = &subject.model;
     if m.spec.init == WeightInit::Coevolve {
         return Err(bad(

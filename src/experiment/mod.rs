@@ -115,11 +115,18 @@ impl Subject {
         device: Option<&str>,
         variants: &[String],
     ) -> Result<Self, ExperimentError> {
-        let model =
-            LoadedModel::open(path, device, variants).map_err(|e| ExperimentError::Model {
+        let model = LoadedModel::open(path, device, variants).map_err(|e| {
+            // Most load errors already name the file; say it once.
+            let message = format!("{e:#}");
+            let prefix = format!("{}: ", path.display());
+            ExperimentError::Model {
                 path: path.to_path_buf(),
-                message: format!("{e:#}"),
-            })?;
+                message: message
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&message)
+                    .to_string(),
+            }
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             model,
@@ -236,13 +243,7 @@ pub(crate) struct Outcome {
 impl Plan<'_> {
     /// Agents per chunk, exactly as [`crate::rollout::evaluate`] chooses it.
     fn chunk(&self) -> usize {
-        let synapses: usize = self
-            .spec
-            .architecture
-            .layer_shapes()
-            .iter()
-            .map(|(o, i)| o * i)
-            .sum();
+        let synapses = self.spec.architecture.synapses();
         Chunking {
             chunk: self.subject.model.config.run.chunk,
         }
@@ -651,12 +652,28 @@ pub trait Report {
     fn paragraph(&self) -> String;
 }
 
-/// Checks `rollouts >= 1`.
-pub(crate) fn check_rollouts(rollouts: usize) -> Result<(), ExperimentError> {
+/// Checks `1 <= rollouts <= MAX_ROLLOUTS` and that the rollouts' genomes and per-step records
+/// fit in memory, before anything is allocated.
+pub(crate) fn check_rollouts(rollouts: usize, genome_len: usize) -> Result<(), ExperimentError> {
     if rollouts == 0 {
         return Err(bad("--rollouts", "must be at least 1"));
     }
-    Ok(())
+    if rollouts > crate::limits::MAX_ROLLOUTS {
+        return Err(bad(
+            "--rollouts",
+            format!(
+                "at most {} (got {rollouts}); the paper uses 100",
+                crate::limits::MAX_ROLLOUTS
+            ),
+        ));
+    }
+    let bytes = rollouts as f64 * (2.0 * genome_len as f64 + 2.0 * 1000.0) * 4.0;
+    crate::limits::check_memory(
+        &format!("--rollouts {rollouts}"),
+        bytes,
+        "the rollouts' genomes and per-step records",
+    )
+    .map_err(|m| bad("--rollouts", m))
 }
 
 /// Mean and population standard deviation of the finite values (`NaN` if none).

@@ -4,8 +4,6 @@
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
-use image::ImageEncoder;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
@@ -120,11 +118,7 @@ pub(crate) fn png(
         draw(&root).map_err(|e| output_error(path, e))?;
         root.present().map_err(|e| output_error(path, e))?;
     }
-    let mut bytes = Vec::new();
-    PngEncoder::new_with_quality(&mut bytes, CompressionType::Best, FilterType::Adaptive)
-        .write_image(&buf, width, height, image::ExtendedColorType::Rgb8)
-        .map_err(|e| output_error(path, e))?;
-    atomic_write(path, &bytes)?;
+    crate::files::write_png_rgb(path, &buf, width, height)?;
     Ok(path.to_path_buf())
 }
 

@@ -70,7 +70,7 @@ pub struct ZeroReport {
 /// before step `at` acts, and records rollout 0's weights around it.
 pub fn zero(subject: &Subject, options: &ZeroOptions) -> Result<ZeroReport, ExperimentError> {
     subject.require_plastic("zero")?;
-    check_rollouts(options.rollouts)?;
+    check_rollouts(options.rollouts, subject.model.genome.len())?;
     check_recovery(&options.recovery)?;
     let episode = subject.episode_steps();
     let at = options.at.unwrap_or(500.min(episode / 2));

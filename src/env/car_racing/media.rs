@@ -1,10 +1,8 @@
 //! GIF writing, gym-seeded replays and action CSV parsing (library side of the CLI).
 
 use super::{CarRacing, STATE_H, STATE_W};
-use anyhow::{Context, bail};
-use image::RgbImage;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use anyhow::Context;
+use std::fmt::Write;
 use std::path::Path;
 
 /// What `replay` did.
@@ -49,16 +47,15 @@ pub fn replay(
             .collect(),
         borders: env.track_borders(),
     };
-    let track_path = out_dir.join("track.json");
-    std::fs::write(&track_path, serde_json::to_string_pretty(&track_json)?)
-        .with_context(|| format!("writing {}", track_path.display()))?;
+    crate::files::atomic_write(
+        &out_dir.join("track.json"),
+        serde_json::to_string_pretty(&track_json)?.as_bytes(),
+    )?;
     save_frame(&env, out_dir, 0)?;
 
-    let csv_path = out_dir.join("rewards.csv");
-    let mut csv = BufWriter::new(
-        File::create(&csv_path).with_context(|| format!("creating {}", csv_path.display()))?,
-    );
-    writeln!(csv, "step,reward,done")?;
+    // Every file is written whole (temporary file, rename): a failed replay never leaves a
+    // truncated file behind.
+    let mut csv = String::from("step,reward,done\n");
     let mut summary = ReplaySummary {
         steps: 0,
         total_reward: 0.0,
@@ -77,61 +74,22 @@ pub fn replay(
             break;
         }
     }
-    csv.flush()
-        .with_context(|| format!("writing {}", csv_path.display()))?;
+    crate::files::atomic_write(&out_dir.join("rewards.csv"), csv.as_bytes())?;
     summary.tiles_visited = env.tiles_visited();
     Ok(summary)
 }
 
 fn save_frame(env: &CarRacing, dir: &Path, index: usize) -> anyhow::Result<()> {
-    let img = RgbImage::from_raw(STATE_W as u32, STATE_H as u32, env.frame().to_vec())
-        .expect("frame is 96x96x3");
     let path = dir.join(format!("frame_{index:05}.png"));
-    img.save(&path)
-        .with_context(|| format!("writing {}", path.display()))
+    crate::files::write_png_rgb(&path, env.frame(), STATE_W as u32, STATE_H as u32)?;
+    Ok(())
 }
 
-/// Reads `steer,gas,brake` rows. Blank lines and `#` comments are skipped, and a first line
-/// that is not numeric is taken as a header. Errors name the file and the 1-based line.
+/// Reads `steer,gas,brake` rows (see [`crate::env::action_csv`]: blank lines, `#` comments and
+/// a header row are skipped; every value must be a finite number).
 pub fn read_actions_csv(path: &Path) -> anyhow::Result<Vec<[f32; 3]>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out = Vec::new();
-    let mut seen_row = false;
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let parsed: Vec<Option<f32>> = fields.iter().map(|f| f.parse::<f32>().ok()).collect();
-        if !seen_row && parsed.iter().all(Option::is_none) {
-            seen_row = true;
-            continue; // header
-        }
-        seen_row = true;
-        if fields.len() != 3 {
-            bail!(
-                "{}:{}: expected 3 comma-separated values (steer,gas,brake), found {}: {:?}",
-                path.display(),
-                n + 1,
-                fields.len(),
-                line
-            );
-        }
-        let mut a = [0f32; 3];
-        for (k, (v, f)) in parsed.iter().zip(&fields).enumerate() {
-            a[k] = v.with_context(|| {
-                format!(
-                    "{}:{}: column {} is not a number: {:?}",
-                    path.display(),
-                    n + 1,
-                    k + 1,
-                    f
-                )
-            })?;
-        }
-        out.push(a);
-    }
-    Ok(out)
+    Ok(crate::env::action_csv::read_action_rows(
+        path,
+        ["steer", "gas", "brake"],
+    )?)
 }

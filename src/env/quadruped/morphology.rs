@@ -248,10 +248,12 @@ impl Morphology {
     pub fn from_mjcf_file(path: impl AsRef<Path>) -> Result<Self, MorphologyError> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| MorphologyError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let text =
+            crate::limits::read_text_capped(path, crate::limits::MAX_TEXT_INPUT_BYTES, "MJCF file")
+                .map_err(|source| MorphologyError::Io {
+                    file: file.clone(),
+                    source,
+                })?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -637,6 +639,7 @@ impl<'a, 'i> Loader<'a, 'i> {
                 links.len()
             )));
         }
+        self.check_joint_names_and_motors(&links)?;
         let mut legs = Vec::with_capacity(4);
         for k in 0..4 {
             let (hip, ankle) = (&links[2 * k], &links[2 * k + 1]);
@@ -678,6 +681,59 @@ impl<'a, 'i> Loader<'a, 'i> {
             torso: torso_part,
             legs,
         })
+    }
+
+    /// Every hinge needs a unique name and an `<actuator><motor joint=…>`: pybullet drives only
+    /// the motorised joints, so a file without them is not the same robot (and a typo in a name
+    /// must not silently give the intact ant).
+    fn check_joint_names_and_motors(&self, links: &[RawLink]) -> Result<(), MorphologyError> {
+        let mut names = std::collections::HashSet::new();
+        for l in links {
+            if l.hinge.name == "?" {
+                return Err(self.err(format!(
+                    "the hinge of body `{}` has no name (motors refer to joints by name)",
+                    l.xml_name
+                )));
+            }
+            if !names.insert(l.hinge.name.as_str()) {
+                return Err(self.err(format!("duplicate joint name `{}`", l.hinge.name)));
+            }
+        }
+        let motors: Vec<_> = self
+            .doc
+            .root_element()
+            .children()
+            .filter(|n| n.has_tag_name("actuator"))
+            .flat_map(|a| a.children().filter(|n| n.has_tag_name("motor")))
+            .collect();
+        let mut driven = std::collections::HashSet::new();
+        for m in &motors {
+            let joint = m.attribute("joint").ok_or_else(|| {
+                self.err(format!("{}: motor without a `joint`", Self::describe(*m)))
+            })?;
+            if !names.contains(joint) {
+                return Err(self.err(format!(
+                    "{}: motor for unknown joint `{joint}`",
+                    Self::describe(*m)
+                )));
+            }
+            if !driven.insert(joint) {
+                return Err(self.err(format!(
+                    "{}: joint `{joint}` has two motors",
+                    Self::describe(*m)
+                )));
+            }
+        }
+        if let Some(l) = links
+            .iter()
+            .find(|l| !driven.contains(l.hinge.name.as_str()))
+        {
+            return Err(self.err(format!(
+                "joint `{}` has no <motor> in <actuator> (each of the 8 hinges needs one)",
+                l.hinge.name
+            )));
+        }
+        Ok(())
     }
 
     fn walk_torso(

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::{ACT_DIM, Ant, Morphology, OBS_DIM};
 
@@ -24,54 +24,15 @@ pub struct ReplaySummary {
 }
 
 /// Reads an action log: one step per line, 8 comma-separated numbers in action order
-/// (hip_1, ankle_1, …, hip_4, ankle_4). Blank lines and `#` comments are skipped, and so is a
-/// first line that is a header (contains letters).
+/// (hip_1, ankle_1, …, hip_4, ankle_4); see [`crate::env::action_csv`] for what is skipped and
+/// refused.
 pub fn read_actions_csv(path: impl AsRef<Path>) -> anyhow::Result<Vec<[f32; ACT_DIM]>> {
-    let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read action file {}", path.display()))?;
-    let mut out = Vec::new();
-    let mut seen_data_or_header = false;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if !seen_data_or_header {
-            seen_data_or_header = true;
-            let is_header = fields
-                .iter()
-                .any(|f| f.parse::<f32>().is_err() && f.chars().any(|c| c.is_ascii_alphabetic()));
-            if is_header {
-                continue;
-            }
-        }
-        if fields.len() != ACT_DIM {
-            bail!(
-                "{}:{}: expected {ACT_DIM} comma-separated numbers, found {} fields",
-                path.display(),
-                i + 1,
-                fields.len()
-            );
-        }
-        let mut a = [0.0f32; ACT_DIM];
-        for (j, f) in fields.iter().enumerate() {
-            a[j] = f.parse::<f32>().map_err(|_| {
-                anyhow::anyhow!(
-                    "{}:{}: column {}: cannot parse `{f}` as a number",
-                    path.display(),
-                    i + 1,
-                    j + 1
-                )
-            })?;
-        }
-        out.push(a);
-    }
-    if out.is_empty() {
-        bail!("{}: no actions found", path.display());
-    }
-    Ok(out)
+    Ok(crate::env::action_csv::read_action_rows(
+        path.as_ref(),
+        [
+            "hip_1", "ankle_1", "hip_2", "ankle_2", "hip_3", "ankle_3", "hip_4", "ankle_4",
+        ],
+    )?)
 }
 
 /// Resets an ant of `morphology` with `seed`, applies `actions` one per step and writes
@@ -89,9 +50,9 @@ pub fn replay(
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let csv = out_dir.join("replay.csv");
-    let file =
-        std::fs::File::create(&csv).with_context(|| format!("creating {}", csv.display()))?;
-    let mut w = std::io::BufWriter::new(file);
+    // Built in memory and written whole (temporary file, rename): a failed replay never
+    // leaves a truncated CSV behind.
+    let mut w: Vec<u8> = Vec::new();
     let mut header = String::from("step");
     for j in 0..ACT_DIM {
         header.push_str(&format!(",a{j}"));
@@ -112,7 +73,7 @@ pub fn replay(
         diverged: false,
         csv: csv.clone(),
     };
-    let write_row = |w: &mut std::io::BufWriter<std::fs::File>,
+    let write_row = |w: &mut Vec<u8>,
                      ant: &Ant,
                      t: usize,
                      a: &[f32; ACT_DIM],
@@ -159,7 +120,6 @@ pub fn replay(
             break;
         }
     }
-    w.flush()
-        .with_context(|| format!("writing {}", csv.display()))?;
+    crate::files::atomic_write(&csv, &w)?;
     Ok(summary)
 }
