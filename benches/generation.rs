@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use hebbian::config::Config;
-use hebbian::es::{OpenEs, stream_seed};
+use hebbian::es::{Es, stream_seed};
 use hebbian::rollout::{Chunking, evaluate};
 
 #[global_allocator]
@@ -26,7 +26,7 @@ fn bench(task: &str, rule: &str, population: usize, generations: u64) {
     let layout = spec.layout();
     let device = hebbian::device_from_name(&config.run.device).unwrap();
     let centre = layout.initial_centre(config.network.distribution, 1);
-    let mut es = OpenEs::new(config.es.clone(), population, centre, 1, &device).unwrap();
+    let mut es = Es::new(config.es.clone(), population, centre, 1, &device).unwrap();
     for g in 0..generations {
         let start = Instant::now();
         let pop = es.ask();

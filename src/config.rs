@@ -161,37 +161,7 @@ impl Config {
             .map_err(|e| format!("key `task`: {e}"))?;
         crate::device::device_from_name(&self.run.device)
             .map_err(|e| format!("key `run.device`: {e}"))?;
-        let es = &self.es;
-        for (key, v) in [
-            ("es.learning_rate", es.learning_rate),
-            ("es.sigma", es.sigma),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(format!("key `{key}`: must be a positive number, got {v}"));
-            }
-        }
-        for (key, v) in [
-            ("es.learning_rate_decay", es.learning_rate_decay),
-            ("es.sigma_decay", es.sigma_decay),
-        ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return Err(format!(
-                    "key `{key}`: must be in (0, 1] (a factor applied every generation; above 1 \
-                     it grows without end), got {v}"
-                ));
-            }
-        }
-        for (key, v) in [
-            ("es.learning_rate_floor", es.learning_rate_floor),
-            ("es.sigma_floor", es.sigma_floor),
-            ("es.l2_penalty", es.l2_penalty),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!(
-                    "key `{key}`: must be a finite number >= 0, got {v}"
-                ));
-            }
-        }
+        self.es.validate()?;
         let task = self.task().map_err(|e| format!("key `task`: {e}"))?;
         let spec = self.controller_spec(&task)?;
         crate::limits::check_memory(

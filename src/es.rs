@@ -1,10 +1,19 @@
-//! OpenAI-ES exactly as the reference runs it (reference §3): mirrored sampling, centred ranks
-//! then standardisation, a plain SGD step `α/(Pσ)·Σ F_k ε_k`, α and σ decays with floors.
+//! Evolution strategies behind one ask/tell interface over flat parameter vectors: the
+//! population is a `[P, D]` burn tensor, noise and updates are tensor ops.
 //!
-//! Ask/tell over any flat parameter vector: the population is a `[P, D]` burn tensor, the noise
-//! and the update are tensor ops. Noise is drawn on the host from a ChaCha stream keyed by
-//! (seed, generation), so the same seed gives the same candidates on every backend, and the
+//! - [`OpenEs`]: OpenAI-ES exactly as the reference runs it (the default; the paper's).
+//! - [`Pgpe`]: PGPE with ClipUp or Adam and a per-dimension σ (what EvoJAX and EvoTorch run).
+//! - [`Snes`]: separable NES.
+//!
+//! [`Es`] picks one from `es.algorithm`. Noise is drawn on the host from a ChaCha stream keyed by
+//! (seed, generation, row), so the same seed gives the same candidates on every backend, and the
 //! state needs no RNG snapshot: resuming at generation g redraws exactly generation g's noise.
+//! What else an algorithm carries (σ per dimension, optimizer moments) is in
+//! [`EsState::vectors`], which the checkpoint stores, so every algorithm resumes bit for bit.
+
+mod openai;
+mod pgpe;
+mod snes;
 
 use std::ops::Range;
 
@@ -15,28 +24,77 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// ES hyper-parameters (reference defaults).
+pub use openai::OpenEs;
+pub use pgpe::Pgpe;
+pub use snes::{Snes, nes_utilities};
+
+/// Which evolution strategy searches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// OpenAI-ES as the reference runs it (the paper).
+    #[default]
+    #[serde(rename = "openai_es")]
+    OpenAiEs,
+    /// PGPE (Sehnke et al. 2010) with ClipUp or Adam.
+    #[serde(rename = "pgpe")]
+    Pgpe,
+    /// Separable NES (Schaul et al. 2011).
+    #[serde(rename = "snes")]
+    Snes,
+}
+
+/// How PGPE moves its centre along the estimated gradient.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CentreOptimizer {
+    /// ClipUp (Toklu et al. 2020): normalised gradient, momentum, speed clipped at `max_speed`.
+    #[default]
+    #[serde(rename = "clipup")]
+    ClipUp,
+    /// Adam (β₁ 0.9, β₂ 0.999, ε 1e-8).
+    #[serde(rename = "adam")]
+    Adam,
+}
+
+/// PGPE's default σ learning rate (pgpelib's and EvoTorch's).
+pub const PGPE_STDEV_LEARNING_RATE: f32 = 0.1;
+
+/// ES hyper-parameters (reference defaults for OpenAI-ES).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EsConfig {
-    /// Learning rate α.
+    /// `openai_es` (default), `pgpe` or `snes`.
+    pub algorithm: Algorithm,
+    /// Learning rate: OpenAI-ES's α; PGPE's centre step size (ClipUp) or Adam's rate; SNES's
+    /// centre rate η_μ (the SNES paper uses 1).
     pub learning_rate: f32,
-    /// α is multiplied by this each generation while above `learning_rate_floor`.
+    /// OpenAI-ES only: α is multiplied by this each generation while above `learning_rate_floor`.
     pub learning_rate_decay: f32,
     pub learning_rate_floor: f32,
-    /// Noise scale σ.
+    /// Noise scale σ (PGPE, SNES: the initial σ of every dimension).
     pub sigma: f32,
+    /// OpenAI-ES only.
     pub sigma_decay: f32,
     pub sigma_floor: f32,
     /// L2 penalty weight on the perturbed coefficients: `R - l2·mean(H_k²)` (reference 0.01 on
     /// its default parallel path, which the shipped paper configs use; off by default here, as
     /// on the reference's serial path, so that an ES run on a plain objective is unpenalised).
     pub l2_penalty: f32,
+    /// PGPE only: `clipup` (default) or `adam`.
+    pub optimizer: CentreOptimizer,
+    /// PGPE with ClipUp: the largest step (default 2 × `learning_rate`, EvoTorch's guidance).
+    pub max_speed: Option<f32>,
+    /// PGPE with ClipUp: the velocity's momentum.
+    pub momentum: f32,
+    /// PGPE, SNES: σ's learning rate (default PGPE 0.1; SNES (3 + ln D)/(5√D)).
+    pub stdev_learning_rate: Option<f32>,
+    /// PGPE: the most each σ_i may change per generation, relative.
+    pub stdev_max_change: f32,
 }
 
 impl Default for EsConfig {
     fn default() -> Self {
         Self {
+            algorithm: Algorithm::OpenAiEs,
             learning_rate: 0.2,
             learning_rate_decay: 0.995,
             learning_rate_floor: 0.001,
@@ -44,7 +102,71 @@ impl Default for EsConfig {
             sigma_decay: 0.999,
             sigma_floor: 0.01,
             l2_penalty: 0.0,
+            optimizer: CentreOptimizer::ClipUp,
+            max_speed: None,
+            momentum: 0.9,
+            stdev_learning_rate: None,
+            stdev_max_change: 0.2,
         }
+    }
+}
+
+impl EsConfig {
+    /// Checks the ranges serde cannot; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, v) in [
+            ("es.learning_rate", self.learning_rate),
+            ("es.sigma", self.sigma),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("key `{key}`: must be a positive number, got {v}"));
+            }
+        }
+        for (key, v) in [
+            ("es.learning_rate_decay", self.learning_rate_decay),
+            ("es.sigma_decay", self.sigma_decay),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(format!(
+                    "key `{key}`: must be in (0, 1] (a factor applied every generation; above 1 \
+                     it grows without end), got {v}"
+                ));
+            }
+        }
+        for (key, v) in [
+            ("es.learning_rate_floor", self.learning_rate_floor),
+            ("es.sigma_floor", self.sigma_floor),
+            ("es.l2_penalty", self.l2_penalty),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!(
+                    "key `{key}`: must be a finite number >= 0, got {v}"
+                ));
+            }
+        }
+        for (key, v) in [
+            ("es.max_speed", self.max_speed),
+            ("es.stdev_learning_rate", self.stdev_learning_rate),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(format!("key `{key}`: must be a positive number, got {v}"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(format!(
+                "key `es.momentum`: must be in [0, 1), got {}",
+                self.momentum
+            ));
+        }
+        if !(self.stdev_max_change > 0.0 && self.stdev_max_change < 1.0) {
+            return Err(format!(
+                "key `es.stdev_max_change`: must be in (0, 1), got {}",
+                self.stdev_max_change
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -52,11 +174,38 @@ impl Default for EsConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EsState {
     pub centre: Vec<f32>,
+    /// OpenAI-ES: the decayed α; others: the configured rate.
     pub learning_rate: f32,
+    /// OpenAI-ES: the decayed σ; PGPE, SNES: the mean of the per-dimension σ.
     pub sigma: f32,
     /// Generations completed so far (the next `ask` is this generation).
     pub generation: u64,
     pub seed: u64,
+    /// Named per-dimension state of the algorithm (`stdev`, `velocity`, `adam_m`, `adam_v`).
+    #[serde(default)]
+    pub vectors: Vec<(String, Vec<f32>)>,
+}
+
+impl EsState {
+    /// A fresh start at `centre`.
+    pub fn initial(config: &EsConfig, centre: Vec<f32>, seed: u64) -> Self {
+        Self {
+            centre,
+            learning_rate: config.learning_rate,
+            sigma: config.sigma,
+            generation: 0,
+            seed,
+            vectors: Vec::new(),
+        }
+    }
+
+    /// The named vector, if the state has it.
+    pub fn vector(&self, name: &str) -> Option<&[f32]> {
+        self.vectors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
 }
 
 /// What one `tell` did.
@@ -81,26 +230,23 @@ pub enum EsError {
     NoAsk,
     #[error("every candidate's fitness ranked equal; cannot standardise")]
     NoSpread,
+    #[error("ES state vector `{name}` has {got} numbers, expected {expected}")]
+    StateShape {
+        name: String,
+        got: usize,
+        expected: usize,
+    },
 }
 
-/// The OpenAI-ES search distribution over flat vectors of length D.
-pub struct OpenEs {
-    config: EsConfig,
-    population: usize,
-    centre: Tensor<1>,
-    learning_rate: f32,
-    sigma: f32,
-    generation: u64,
-    seed: u64,
-    /// Genome ranges penalised by L2 (the coefficients).
-    l2_ranges: Vec<Range<usize>>,
-    /// Genome ranges updated with the already-decayed α and σ (reference §3.7 quirk for the
-    /// co-evolved conv weights / initial weights).
-    coevolved_ranges: Vec<Range<usize>>,
-    pending: Option<(Tensor<2>, Tensor<2>)>,
+/// One of the strategies, chosen by [`EsConfig::algorithm`].
+pub enum Es {
+    OpenAi(Box<OpenEs>),
+    Pgpe(Box<Pgpe>),
+    Snes(Box<Snes>),
 }
 
-impl OpenEs {
+impl Es {
+    /// A fresh search around `centre`.
     pub fn new(
         config: EsConfig,
         population: usize,
@@ -108,204 +254,200 @@ impl OpenEs {
         seed: u64,
         device: &Device,
     ) -> Result<Self, EsError> {
-        let state = EsState {
-            learning_rate: config.learning_rate,
-            sigma: config.sigma,
-            centre,
-            generation: 0,
-            seed,
-        };
+        let state = EsState::initial(&config, centre, seed);
         Self::from_state(config, population, state, device)
     }
 
+    /// Continues from a saved state.
     pub fn from_state(
         config: EsConfig,
         population: usize,
         state: EsState,
         device: &Device,
     ) -> Result<Self, EsError> {
-        if population == 0 || population % 2 == 1 {
-            return Err(EsError::BadPopulation(population));
-        }
-        let d = state.centre.len();
-        Ok(Self {
-            config,
-            population,
-            centre: Tensor::from_data(TensorData::new(state.centre, [d]), device),
-            learning_rate: state.learning_rate,
-            sigma: state.sigma,
-            generation: state.generation,
-            seed: state.seed,
-            l2_ranges: std::iter::once(0..d).collect(),
-            coevolved_ranges: Vec::new(),
-            pending: None,
+        Ok(match config.algorithm {
+            Algorithm::OpenAiEs => Self::OpenAi(Box::new(OpenEs::from_state(
+                config, population, state, device,
+            )?)),
+            Algorithm::Pgpe => Self::Pgpe(Box::new(Pgpe::from_state(
+                config, population, state, device,
+            )?)),
+            Algorithm::Snes => Self::Snes(Box::new(Snes::from_state(
+                config, population, state, device,
+            )?)),
         })
     }
 
     /// Which genome ranges the L2 penalty sees (default: all of it).
-    pub fn with_l2_ranges(mut self, ranges: Vec<Range<usize>>) -> Self {
-        self.l2_ranges = ranges;
-        self
+    pub fn with_l2_ranges(self, ranges: Vec<Range<usize>>) -> Self {
+        match self {
+            Self::OpenAi(e) => Self::OpenAi(Box::new(e.with_l2_ranges(ranges))),
+            Self::Pgpe(e) => Self::Pgpe(Box::new(e.with_l2_ranges(ranges))),
+            Self::Snes(e) => Self::Snes(Box::new(e.with_l2_ranges(ranges))),
+        }
     }
 
-    /// Which genome ranges are co-evolved vectors, updated after the decays as the reference does.
-    pub fn with_coevolved_ranges(mut self, ranges: Vec<Range<usize>>) -> Self {
-        self.coevolved_ranges = ranges;
-        self
+    /// OpenAI-ES's co-evolved ranges (the reference's quirk); the other algorithms have no
+    /// decays, so nothing to do there.
+    pub fn with_coevolved_ranges(self, ranges: Vec<Range<usize>>) -> Self {
+        match self {
+            Self::OpenAi(e) => Self::OpenAi(Box::new(e.with_coevolved_ranges(ranges))),
+            other => other,
+        }
     }
 
-    pub fn dimension(&self) -> usize {
-        self.centre.dims()[0]
+    /// This generation's candidates `[P, D]`.
+    pub fn ask(&mut self) -> Tensor<2> {
+        match self {
+            Self::OpenAi(e) => e.ask(),
+            Self::Pgpe(e) => e.ask(),
+            Self::Snes(e) => e.ask(),
+        }
     }
 
-    pub fn population(&self) -> usize {
-        self.population
-    }
-
-    pub fn learning_rate(&self) -> f32 {
-        self.learning_rate
-    }
-
-    pub fn sigma(&self) -> f32 {
-        self.sigma
+    /// Moves the distribution with the fitness of the last `ask` (higher is better).
+    pub fn tell(&mut self, fitness: &[f32]) -> Result<TellReport, EsError> {
+        match self {
+            Self::OpenAi(e) => e.tell(fitness),
+            Self::Pgpe(e) => e.tell(fitness),
+            Self::Snes(e) => e.tell(fitness),
+        }
     }
 
     pub fn generation(&self) -> u64 {
-        self.generation
+        match self {
+            Self::OpenAi(e) => e.generation(),
+            Self::Pgpe(e) => e.generation(),
+            Self::Snes(e) => e.generation(),
+        }
     }
 
     pub fn centre(&self) -> Tensor<1> {
-        self.centre.clone()
+        match self {
+            Self::OpenAi(e) => e.centre(),
+            Self::Pgpe(e) => e.centre(),
+            Self::Snes(e) => e.centre(),
+        }
     }
 
     pub fn centre_host(&self) -> Vec<f32> {
-        self.centre
-            .clone()
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("f32 centre")
+        host(&self.centre())
     }
 
+    /// The state to checkpoint.
     pub fn state(&self) -> EsState {
-        EsState {
-            centre: self.centre_host(),
-            learning_rate: self.learning_rate,
-            sigma: self.sigma,
-            generation: self.generation,
-            seed: self.seed,
+        match self {
+            Self::OpenAi(e) => e.state(),
+            Self::Pgpe(e) => e.state(),
+            Self::Snes(e) => e.state(),
         }
     }
 
-    /// The noise of one generation, `[P/2, D]`: each row from its own stream keyed by
-    /// (seed, generation, row), drawn in parallel (the values do not depend on the thread count).
-    fn half_noise(&self) -> Tensor<2> {
-        let half = self.population / 2;
-        let d = self.dimension();
-        let base = stream_seed(self.seed, self.generation, 0x0E5);
-        let mut noise = vec![0.0f32; half * d];
-        if d > 0 {
-            noise.par_chunks_mut(d).enumerate().for_each(|(m, row)| {
-                let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(base, m as u64, 0));
-                row.iter_mut()
-                    .for_each(|v| *v = StandardNormal.sample(&mut rng));
-            });
-        }
-        Tensor::from_data(TensorData::new(noise, [half, d]), &self.centre.device())
+    /// The learning rate now (OpenAI-ES decays it).
+    pub fn learning_rate(&self) -> f32 {
+        self.state_scalars().0
     }
 
-    /// The candidates of this generation, `[P, D]`: rows 2m and 2m+1 are `centre ± σ·ε_m`.
-    pub fn ask(&mut self) -> Tensor<2> {
-        let half = self.half_noise();
-        let [h, d] = half.dims();
-        let mirrored =
-            Tensor::stack::<3>(vec![half.clone(), half.clone().neg()], 1).reshape([2 * h, d]);
-        let population = self.centre.clone().reshape([1, d]) + mirrored.clone() * self.sigma;
-        self.pending = Some((half, population.clone()));
-        population
+    /// σ now (PGPE, SNES: its mean over dimensions).
+    pub fn sigma(&self) -> f32 {
+        self.state_scalars().1
     }
 
-    /// Moves the distribution with this generation's fitness (higher is better).
-    pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
-        if raw_fitness.len() != self.population {
-            return Err(EsError::FitnessCount {
-                got: raw_fitness.len(),
-                expected: self.population,
-            });
-        }
-        let (half, population) = self.pending.take().ok_or(EsError::NoAsk)?;
-        let mut fitness = raw_fitness.to_vec();
-        if self.config.l2_penalty != 0.0 {
-            let penalty = self.mean_square(&population);
-            for (f, pen) in fitness.iter_mut().zip(penalty) {
-                *f -= self.config.l2_penalty * pen;
-            }
-        }
-        let non_finite = fitness.iter().filter(|f| !f.is_finite()).count();
-        let shaped = centred_standardised_ranks(&fitness).ok_or(EsError::NoSpread)?;
-
-        // Σ_k F_k ε_k with ε_{2m} = e_m, ε_{2m+1} = -e_m  →  Σ_m (F_{2m} - F_{2m+1}) e_m.
-        let pair: Vec<f32> = shaped.chunks(2).map(|c| c[0] - c[1]).collect();
-        let [h, d] = half.dims();
-        let device = self.centre.device();
-        let weights = Tensor::<2>::from_data(TensorData::new(pair, [1, h]), &device);
-        let direction = weights.matmul(half).reshape([d]);
-
-        let p = self.population as f32;
-        let scale_now = self.learning_rate / (p * self.sigma);
-        self.decay();
-        let scale_after = self.learning_rate / (p * self.sigma);
-        let scale = self.element_scales(d, scale_now, scale_after, &device);
-        let step = direction * scale;
-        let step_norm = step
-            .clone()
-            .powf_scalar(2.0)
-            .sum()
-            .into_scalar::<f32>()
-            .sqrt();
-        self.centre = self.centre.clone() + step;
-        self.generation += 1;
-        Ok(TellReport {
-            fitness,
-            non_finite,
-            step_norm,
-        })
-    }
-
-    fn decay(&mut self) {
-        let c = &self.config;
-        if self.learning_rate > c.learning_rate_floor {
-            self.learning_rate *= c.learning_rate_decay;
-        }
-        if self.sigma > c.sigma_floor {
-            self.sigma *= c.sigma_decay;
+    fn state_scalars(&self) -> (f32, f32) {
+        match self {
+            Self::OpenAi(e) => (e.learning_rate(), e.sigma()),
+            Self::Pgpe(e) => (e.state().learning_rate, e.mean_sigma()),
+            Self::Snes(e) => (e.state().learning_rate, e.mean_sigma()),
         }
     }
+}
 
-    /// Per-element step scale: α/(Pσ) before the decay, or after it on co-evolved ranges.
-    fn element_scales(&self, d: usize, now: f32, after: f32, device: &Device) -> Tensor<1> {
-        if self.coevolved_ranges.is_empty() {
-            return Tensor::full([d], now, device);
-        }
-        let mut s = vec![now; d];
-        for r in &self.coevolved_ranges {
-            s[r.clone()].iter_mut().for_each(|v| *v = after);
-        }
-        Tensor::from_data(TensorData::new(s, [d]), device)
+pub(crate) fn check_population(population: usize) -> Result<(), EsError> {
+    if population == 0 || population % 2 == 1 {
+        return Err(EsError::BadPopulation(population));
     }
+    Ok(())
+}
 
-    /// mean(H_k²) over the L2 ranges, per candidate.
-    fn mean_square(&self, population: &Tensor<2>) -> Vec<f32> {
-        let [p, _] = population.dims();
-        let mut total = Tensor::<2>::zeros([p, 1], &population.device());
-        let mut count = 0;
-        for r in &self.l2_ranges {
-            let part = population.clone().narrow(1, r.start, r.len());
-            total = total + part.powf_scalar(2.0).sum_dim(1);
-            count += r.len();
-        }
-        let total = total.into_data().try_into_vec::<f32>().expect("f32");
-        total.into_iter().map(|t| t / count.max(1) as f32).collect()
+pub(crate) fn check_fitness_count(fitness: &[f32], population: usize) -> Result<(), EsError> {
+    if fitness.len() != population {
+        return Err(EsError::FitnessCount {
+            got: fitness.len(),
+            expected: population,
+        });
     }
+    Ok(())
+}
+
+/// `rows` rows of standard normal noise `[rows, D]` for `generation`: each row from its own
+/// ChaCha stream keyed by (seed, generation, row), drawn in parallel (the values do not depend
+/// on the thread count).
+pub(crate) fn gaussian_rows(
+    seed: u64,
+    generation: u64,
+    rows: usize,
+    d: usize,
+    device: &Device,
+) -> Tensor<2> {
+    let base = stream_seed(seed, generation, 0x0E5);
+    let mut noise = vec![0.0f32; rows * d];
+    if d > 0 {
+        noise.par_chunks_mut(d).enumerate().for_each(|(m, row)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(base, m as u64, 0));
+            row.iter_mut()
+                .for_each(|v| *v = StandardNormal.sample(&mut rng));
+        });
+    }
+    Tensor::from_data(TensorData::new(noise, [rows, d]), device)
+}
+
+/// `[2M, D]` with rows 2m = e_m and 2m+1 = −e_m.
+pub(crate) fn mirrored(half: &Tensor<2>) -> Tensor<2> {
+    let [h, d] = half.dims();
+    Tensor::stack::<3>(vec![half.clone(), half.clone().neg()], 1).reshape([2 * h, d])
+}
+
+/// A row of weights `[1, n]` (to sum noise rows with a matmul).
+pub(crate) fn pair_weights(weights: Vec<f32>, device: &Device) -> Tensor<2> {
+    let n = weights.len();
+    Tensor::from_data(TensorData::new(weights, [1, n]), device)
+}
+
+pub(crate) fn host(t: &Tensor<1>) -> Vec<f32> {
+    t.clone()
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("f32 tensor")
+}
+
+pub(crate) fn norm(t: &Tensor<1>) -> f32 {
+    t.clone().powf_scalar(2.0).sum().into_scalar::<f32>().sqrt()
+}
+
+/// Fitness minus `l2 · mean(x²)` over `ranges` of each candidate's row.
+pub(crate) fn apply_l2(
+    raw: &[f32],
+    population: &Tensor<2>,
+    ranges: &[Range<usize>],
+    l2: f32,
+) -> Vec<f32> {
+    let mut fitness = raw.to_vec();
+    if l2 == 0.0 {
+        return fitness;
+    }
+    let [p, _] = population.dims();
+    let mut total = Tensor::<2>::zeros([p, 1], &population.device());
+    let mut count = 0;
+    for r in ranges {
+        let part = population.clone().narrow(1, r.start, r.len());
+        total = total + part.powf_scalar(2.0).sum_dim(1);
+        count += r.len();
+    }
+    let total = total.into_data().try_into_vec::<f32>().expect("f32");
+    for (f, t) in fitness.iter_mut().zip(total) {
+        *f -= l2 * (t / count.max(1) as f32);
+    }
+    fitness
 }
 
 /// Derives independent stream seeds from (run seed, generation, purpose).
@@ -319,26 +461,49 @@ pub fn stream_seed(seed: u64, generation: u64, purpose: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Centred ranks in [-0.5, 0.5], then standardised (population std). NaN/±inf rank last.
-/// Ties keep index order. `None` if the population has fewer than two members.
-pub fn centred_standardised_ranks(fitness: &[f32]) -> Option<Vec<f32>> {
-    let p = fitness.len();
-    if p < 2 {
-        return None;
-    }
+/// Candidate indices from worst to best: NaN/±inf first, ties in index order.
+fn worst_first(fitness: &[f32]) -> Vec<usize> {
     let key = |f: f32| if f.is_finite() { f } else { f32::NEG_INFINITY };
-    let mut order: Vec<usize> = (0..p).collect();
+    let mut order: Vec<usize> = (0..fitness.len()).collect();
     order.sort_by(|&a, &b| {
         let (fa, fb) = (key(fitness[a]), key(fitness[b]));
         let non_finite_first = (!fitness[b].is_finite()).cmp(&!fitness[a].is_finite());
         non_finite_first.then(fa.total_cmp(&fb)).then(a.cmp(&b))
     });
+    order
+}
+
+/// Candidate indices from best to worst (non-finite last).
+pub(crate) fn best_first(fitness: &[f32]) -> Vec<usize> {
+    let mut order = worst_first(fitness);
+    order.reverse();
+    order
+}
+
+fn centred_ranks_f64(fitness: &[f32]) -> Option<Vec<f64>> {
+    let p = fitness.len();
+    if p < 2 {
+        return None;
+    }
     let mut u = vec![0.0f64; p];
-    for (rank, &i) in order.iter().enumerate() {
+    for (rank, &i) in worst_first(fitness).iter().enumerate() {
         u[i] = rank as f64 / (p - 1) as f64 - 0.5;
     }
-    let mean = u.iter().sum::<f64>() / p as f64;
-    let std = (u.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / p as f64).sqrt();
+    Some(u)
+}
+
+/// Centred ranks in [-0.5, 0.5] (worst −0.5, best 0.5). NaN/±inf rank last. Ties keep index
+/// order. `None` if the population has fewer than two members.
+pub fn centred_ranks(fitness: &[f32]) -> Option<Vec<f32>> {
+    centred_ranks_f64(fitness).map(|u| u.into_iter().map(|v| v as f32).collect())
+}
+
+/// [`centred_ranks`], then standardised (population std): what the reference's OpenAI-ES uses.
+pub fn centred_standardised_ranks(fitness: &[f32]) -> Option<Vec<f32>> {
+    let u = centred_ranks_f64(fitness)?;
+    let p = u.len() as f64;
+    let mean = u.iter().sum::<f64>() / p;
+    let std = (u.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / p).sqrt();
     (std > 0.0).then(|| u.iter().map(|v| ((v - mean) / std) as f32).collect())
 }
 

@@ -323,11 +323,11 @@ pub fn save_checkpoint(
     rule: &str,
     config_toml: &str,
 ) -> Result<(), FileError> {
-    let tensors = vec![(
-        "centre".to_string(),
-        vec![state.centre.len()],
-        f32_bytes(&state.centre),
-    )];
+    // The algorithm's own per-dimension state (σ, optimizer moments) as `state.NAME`.
+    let tensors = std::iter::once(("centre".to_string(), &state.centre))
+        .chain(state.vectors.iter().map(|(n, v)| (format!("state.{n}"), v)))
+        .map(|(name, v)| (name, vec![v.len()], f32_bytes(v)))
+        .collect();
     let metadata = HashMap::from([
         ("format".to_string(), CHECKPOINT_FORMAT.to_string()),
         ("version".to_string(), VERSION.to_string()),
@@ -389,12 +389,32 @@ pub fn read_checkpoint(
             format!("centre has {} numbers, expected {genome_len}", centre.len()),
         ));
     }
+    let mut vectors = Vec::new();
+    let mut names: Vec<String> = st
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("state."))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    for name in names {
+        let view = st.tensor(&name).expect("listed");
+        let v = read_f32(path, &view, &name)?;
+        if v.len() != genome_len || !v.iter().all(|x| x.is_finite()) {
+            return Err(content(
+                path,
+                format!("tensor `{name}` must hold {genome_len} finite numbers"),
+            ));
+        }
+        vectors.push((name["state.".len()..].to_string(), v));
+    }
     let state = EsState {
         centre,
         learning_rate: parse_meta(path, &l.metadata, "learning_rate")?,
         sigma: parse_meta(path, &l.metadata, "sigma")?,
         generation: parse_meta(path, &l.metadata, "generation")?,
         seed: parse_meta(path, &l.metadata, "seed")?,
+        vectors,
     };
     if !state.centre.iter().all(|v| v.is_finite()) {
         return Err(content(path, "centre holds NaN or infinite values"));

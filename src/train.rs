@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::controller::ControllerSpec;
-use crate::es::{OpenEs, stream_seed};
+use crate::es::{Es, stream_seed};
 use crate::files::{Model, ModelHeader, read_checkpoint, save_checkpoint, save_model};
 use crate::genome::{GenomeLayout, SegmentKind};
 use crate::metrics::{self, GenerationMetrics};
@@ -48,7 +48,7 @@ struct Run {
     task: Task,
     spec: ControllerSpec,
     layout: GenomeLayout,
-    es: OpenEs,
+    es: Es,
     dir: PathBuf,
     history: Vec<GenerationMetrics>,
     /// Held for the whole run: no other process writes this folder meanwhile.
@@ -198,7 +198,7 @@ impl Run {
                 let history = metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)
                     .map_err(anyhow::Error::msg)?;
                 tracing::info!(generation = state.generation, "resuming {}", dir.display());
-                let es = OpenEs::from_state(config.es.clone(), config.population, state, &device)?;
+                let es = Es::from_state(config.es.clone(), config.population, state, &device)?;
                 (es, history)
             }
             None => {
@@ -206,7 +206,7 @@ impl Run {
                     config.network.distribution,
                     stream_seed(config.seed, 0, 0xC3),
                 );
-                let es = OpenEs::new(
+                let es = Es::new(
                     config.es.clone(),
                     config.population,
                     centre,

@@ -21,7 +21,7 @@ use super::{
 /// ClipUp's velocity or Adam's moments.
 enum OptimizerState {
     ClipUp { velocity: Tensor<1> },
-    Adam { m: Tensor<1>, v: Tensor<1> },
+    Adam { m: Tensor<1>, v: Box<Tensor<1>> },
 }
 
 /// PGPE's search distribution: centre μ and per-dimension σ, and the optimizer's state.
@@ -73,7 +73,7 @@ impl Pgpe {
             },
             CentreOptimizer::Adam => OptimizerState::Adam {
                 m: vector("adam_m", 0.0)?,
-                v: vector("adam_v", 0.0)?,
+                v: Box::new(vector("adam_v", 0.0)?),
             },
         };
         Ok(Self {
@@ -83,7 +83,7 @@ impl Pgpe {
             centre: Tensor::from_data(TensorData::new(state.centre, [d]), device),
             generation: state.generation,
             seed: state.seed,
-            l2_ranges: vec![0..d],
+            l2_ranges: std::iter::once(0..d).collect(),
             pending: None,
             config,
         })
@@ -120,9 +120,11 @@ impl Pgpe {
             }
             OptimizerState::Adam { m, v } => {
                 vectors.push(("adam_m".into(), super::host(m)));
-                vectors.push(("adam_v".into(), super::host(v)));
+                vectors.push(("adam_v".into(), super::host(v.as_ref())));
             }
         }
+        // Sorted by name, the order a checkpoint reads them back in.
+        vectors.sort_by(|a, b| a.0.cmp(&b.0));
         EsState {
             centre: super::host(&self.centre),
             learning_rate: self.config.learning_rate,
@@ -167,7 +169,10 @@ impl Pgpe {
             .chunks(2)
             .map(|c| ((c[0] - c[1]) / 2.0, (c[0] + c[1]) / 2.0 - baseline))
             .unzip();
-        let grad_centre = pair_weights(diff, &device).matmul(half.clone()).reshape([d]) / m as f32;
+        let grad_centre = pair_weights(diff, &device)
+            .matmul(half.clone())
+            .reshape([d])
+            / m as f32;
         let sigma = self.stdev.clone();
         let sigma_row = sigma.clone().reshape([1, d]);
         let spread = (half.clone() * half - sigma_row.clone() * sigma_row.clone()) / sigma_row;
@@ -218,9 +223,10 @@ impl Pgpe {
             OptimizerState::Adam { m, v } => {
                 let t = (self.generation + 1) as i32;
                 *m = m.clone() * ADAM_BETA1 + gradient.clone() * (1.0 - ADAM_BETA1);
-                *v = v.clone() * ADAM_BETA2 + gradient.clone() * gradient * (1.0 - ADAM_BETA2);
+                **v = v.as_ref().clone() * ADAM_BETA2
+                    + gradient.clone() * gradient * (1.0 - ADAM_BETA2);
                 let m_hat = m.clone() / (1.0 - ADAM_BETA1.powi(t));
-                let v_hat = v.clone() / (1.0 - ADAM_BETA2.powi(t));
+                let v_hat = v.as_ref().clone() / (1.0 - ADAM_BETA2.powi(t));
                 m_hat / (v_hat.sqrt() + ADAM_EPSILON) * lr
             }
         }

@@ -55,7 +55,7 @@ impl Snes {
             centre: Tensor::from_data(TensorData::new(state.centre, [d]), device),
             generation: state.generation,
             seed: state.seed,
-            l2_ranges: vec![0..d],
+            l2_ranges: std::iter::once(0..d).collect(),
             pending: None,
             config,
         })
@@ -109,8 +109,8 @@ impl Snes {
             d,
             &self.centre.device(),
         );
-        let population = self.centre.clone().reshape([1, d])
-            + unit.clone() * self.stdev.clone().reshape([1, d]);
+        let population =
+            self.centre.clone().reshape([1, d]) + unit.clone() * self.stdev.clone().reshape([1, d]);
         self.pending = Some((unit, population.clone()));
         population
     }
