@@ -6,7 +6,7 @@ use crate::architecture::Architecture;
 use crate::env::Env;
 use crate::env::car_racing::CarRacing;
 use crate::env::cartpole::CartPole;
-use crate::env::quadruped::{Ant, BUILTIN_NAMES, Morphology};
+use crate::env::quadruped::{Ant, BUILTIN_NAMES, Morphology, RANDOM_DAMAGE, RandomDamageAnt};
 pub use crate::protocol::Protocol;
 
 /// Builds a fresh environment of one variant (e.g. one morphology).
@@ -106,7 +106,8 @@ impl Task {
     }
 
     /// Keeps only the named variants (in that order); empty keeps them all. For the Ant a name
-    /// ending in `.xml` loads that MJCF morphology.
+    /// ending in `.xml` loads that MJCF morphology, and `random_damage` is a body with one
+    /// randomly cut shin, re-drawn every episode (list it N times for N bodies per candidate).
     pub fn with_variants(mut self, names: &[String]) -> Result<Self, String> {
         if names.is_empty() {
             return Ok(self);
@@ -115,13 +116,15 @@ impl Task {
         for n in names {
             if let Some(v) = self.variants.iter().find(|v| &v.name == n) {
                 chosen.push(v.clone());
+            } else if self.name == "ant" && n == RANDOM_DAMAGE {
+                chosen.push(variant(RANDOM_DAMAGE, RandomDamageAnt::new));
             } else if self.name == "ant" && n.ends_with(".xml") {
                 let morph = Morphology::from_mjcf_file(n).map_err(|e| e.to_string())?;
                 chosen.push(ant_variant(morph));
             } else {
                 let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
                 let files = if self.name == "ant" {
-                    " or an MJCF file (*.xml)"
+                    ", random_damage or an MJCF file (*.xml)"
                 } else {
                     ""
                 };

@@ -58,3 +58,25 @@ fn pixel_and_bullet_defaults_follow_the_reference() {
         (40, Some(200))
     );
 }
+
+#[test]
+fn random_damage_trains_on_redrawn_bodies_and_evaluates_on_the_fixed_three() {
+    let config = Config::load(std::path::Path::new("configs/ant_random_damage.toml"), &[]).unwrap();
+    let task = config.task().unwrap();
+    let names: Vec<&str> = task.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["intact", "random_damage", "random_damage"]);
+    // Two random-damage variants give different bodies to one candidate (their env seeds
+    // differ), and a reset with the same seed gives the same body.
+    let mut a = (task.variants[1].factory)();
+    let mut b = (task.variants[2].factory)();
+    let seed = |v| hebbian::rollout::env_seed(3, v, 1, 0);
+    let run = |env: &mut Box<dyn hebbian::env::Env>, s| {
+        env.reset(s);
+        (0..40).map(|_| env.step(&[0.7; 8]).reward).sum::<f32>()
+    };
+    assert_ne!(run(&mut a, seed(1)), run(&mut b, seed(2)));
+    assert_eq!(run(&mut a, seed(1)), run(&mut b, seed(1)));
+    let eval = Task::for_evaluation("ant", &[]).unwrap();
+    let names: Vec<&str> = eval.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["intact", "right_damaged", "left_damaged"]);
+}

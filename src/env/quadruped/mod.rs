@@ -5,6 +5,7 @@
 //! [`paper_episode`] runs the paper's protocol (40-step burn-in, 200-step grace, early stop after
 //! 31 negative-progress steps, 1000-step limit, progress-only fitness).
 
+pub mod damage;
 pub mod morphology;
 pub mod network_io;
 pub mod observation;
@@ -18,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use rapier3d::math::Vector;
 
 pub use crate::env::gif::write_gif;
+pub use damage::{Damage, RANDOM_DAMAGE, RandomDamageAnt};
 pub use morphology::{BUILTIN_NAMES, Morphology, MorphologyError};
 pub use observation::OBS_DIM;
 pub use render::render;

@@ -244,6 +244,11 @@ impl Morphology {
         Self::from_mjcf_str(name, &format!("<built-in {name}>"), xml)
     }
 
+    /// The MJCF text of the intact ant (pybullet_data's `mjcf/ant.xml`).
+    pub fn intact_mjcf() -> &'static str {
+        INTACT_XML
+    }
+
     /// Loads any MJCF file of the supported subset; the name is the file stem.
     pub fn from_mjcf_file(path: impl AsRef<Path>) -> Result<Self, MorphologyError> {
         let path = path.as_ref();

@@ -1,0 +1,218 @@
+//! Random leg damage, the paper's closing hypothesis (§5: "training on a diverse set of randomly
+//! damaged bodies"): every episode, one leg's lower limb (the shin capsule) is cut to a random
+//! fraction of its length, 0 leaving only the ball at the knee. The paper's two damaged bodies
+//! are points of this distribution: `right_damaged` is leg 4 at 0.25, `left_damaged` leg 1 at
+//! 0.25 (a test checks the first bit for bit).
+//!
+//! The damaged body is built from the intact MJCF with the shin's `fromto` scaled, and parsed by
+//! the same loader as every other morphology, so masses and inertias follow pybullet's rules.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{Ant, Morphology, MorphologyError};
+use crate::env::{Env, EnvStep};
+
+/// The name of the random-damage variant (`task.variants = ["random_damage"]`).
+pub const RANDOM_DAMAGE: &str = "random_damage";
+
+/// The shin geoms of the intact ant, in leg (action) order.
+const SHIN_GEOMS: [&str; 4] = [
+    "left_ankle_geom",
+    "right_ankle_geom",
+    "third_ankle_geom",
+    "fourth_ankle_geom",
+];
+
+/// One damage: leg `leg` (0-based, action order) with its shin at `fraction` of its length.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Damage {
+    pub leg: usize,
+    pub fraction: f32,
+}
+
+impl Damage {
+    /// The damage of the episode with env seed `seed`: a leg uniformly, a fraction uniformly in
+    /// [0, 1).
+    pub fn from_seed(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(crate::es::stream_seed(seed, 0, 0xDA3A6E));
+        Self {
+            leg: rng.random_range(0..4),
+            fraction: rng.random_range(0.0f32..1.0),
+        }
+    }
+
+    /// The intact ant with this damage.
+    pub fn morphology(&self) -> Result<Morphology, MorphologyError> {
+        let name = format!("leg{}_shin_{:.3}", self.leg + 1, self.fraction);
+        let invalid = |msg: String| MorphologyError::Invalid {
+            file: format!("<{name}>"),
+            msg,
+        };
+        if self.leg >= 4 || !(0.0..=1.0).contains(&self.fraction) {
+            return Err(invalid(format!(
+                "leg must be 0..4 and fraction in [0, 1], got {self:?}"
+            )));
+        }
+        let xml = Morphology::intact_mjcf();
+        let geom = SHIN_GEOMS[self.leg];
+        let needle = format!("name=\"{geom}\"");
+        let line = xml
+            .lines()
+            .find(|l| l.contains(&needle))
+            .ok_or_else(|| invalid(format!("the intact ant has no `{geom}`")))?;
+        let fromto = line
+            .split("fromto=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .ok_or_else(|| invalid(format!("`{geom}` has no fromto")))?;
+        let v: Vec<f32> = fromto
+            .split_whitespace()
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| invalid(format!("bad fromto `{fromto}`")))
+            })
+            .collect::<Result<_, _>>()?;
+        if v.len() != 6 {
+            return Err(invalid(format!("fromto `{fromto}` is not 6 numbers")));
+        }
+        let end: Vec<String> = (0..3)
+            .map(|i| format!("{}", v[i] + (v[i + 3] - v[i]) * self.fraction))
+            .collect();
+        let scaled = format!("{} {} {} {}", v[0], v[1], v[2], end.join(" "));
+        let new_line = line.replace(
+            &format!("fromto=\"{fromto}\""),
+            &format!("fromto=\"{scaled}\""),
+        );
+        Morphology::from_mjcf_str(&name, &format!("<{name}>"), &xml.replace(line, &new_line))
+    }
+}
+
+/// An Ant whose body is re-drawn at every reset: one random [`Damage`] per episode, drawn from
+/// the episode's seed (so the same seed gives the same body and episode).
+pub struct RandomDamageAnt {
+    ant: Ant,
+    damage: Option<Damage>,
+}
+
+impl Default for RandomDamageAnt {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RandomDamageAnt {
+    pub fn new() -> Self {
+        let intact = Morphology::builtin("intact").expect("shipped morphology parses");
+        Self {
+            ant: Ant::new(&intact),
+            damage: None,
+        }
+    }
+
+    /// The damage of the current episode (`None` before the first reset).
+    pub fn damage(&self) -> Option<Damage> {
+        self.damage
+    }
+}
+
+impl Env for RandomDamageAnt {
+    fn observation_len(&self) -> usize {
+        self.ant.observation_len()
+    }
+
+    fn output_len(&self) -> usize {
+        self.ant.output_len()
+    }
+
+    fn reset(&mut self, seed: u64) {
+        let damage = Damage::from_seed(seed);
+        let morph = damage
+            .morphology()
+            .expect("a damage of the shipped intact ant parses");
+        self.ant = Ant::new(&morph);
+        self.damage = Some(damage);
+        Env::reset(&mut self.ant, seed);
+    }
+
+    fn observe(&self, out: &mut [f32]) {
+        self.ant.observe(out)
+    }
+
+    fn step(&mut self, network_output: &[f32]) -> EnvStep {
+        Env::step(&mut self.ant, network_output)
+    }
+
+    fn render(&self, width: u32, height: u32) -> Option<image::RgbImage> {
+        self.ant.render(width, height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_papers_right_damaged_body_is_a_point_of_the_distribution() {
+        let right = Morphology::builtin("right_damaged").unwrap();
+        let drawn = Damage {
+            leg: 3,
+            fraction: 0.25,
+        }
+        .morphology()
+        .unwrap();
+        assert_eq!(drawn.legs, right.legs);
+        assert_eq!(drawn.torso, right.torso);
+        let left = Morphology::builtin("left_damaged").unwrap();
+        let drawn = Damage {
+            leg: 0,
+            fraction: 0.25,
+        }
+        .morphology()
+        .unwrap();
+        assert_eq!(drawn.legs, left.legs);
+    }
+
+    #[test]
+    fn damages_cover_every_leg_and_fraction_and_follow_the_seed() {
+        let draws: Vec<Damage> = (0..400).map(Damage::from_seed).collect();
+        for leg in 0..4 {
+            assert!(
+                draws.iter().filter(|d| d.leg == leg).count() > 60,
+                "leg {leg}"
+            );
+        }
+        assert!(draws.iter().any(|d| d.fraction < 0.1) && draws.iter().any(|d| d.fraction > 0.9));
+        assert_eq!(Damage::from_seed(7), Damage::from_seed(7));
+        // A shorter shin weighs less; a cut one leaves the knee ball.
+        let intact = Morphology::builtin("intact").unwrap();
+        let stub = Damage {
+            leg: 2,
+            fraction: 0.0,
+        }
+        .morphology()
+        .unwrap();
+        assert!(stub.legs[2].shin.mass < 0.5 * intact.legs[2].shin.mass);
+        assert_eq!(stub.legs[1], intact.legs[1]);
+    }
+
+    #[test]
+    fn each_reset_draws_the_body_of_its_seed() {
+        let mut env = RandomDamageAnt::new();
+        let obs = |env: &mut RandomDamageAnt, seed| {
+            env.reset(seed);
+            let mut o = vec![0.0; env.observation_len()];
+            for _ in 0..30 {
+                env.step(&[0.5; 8]);
+            }
+            env.observe(&mut o);
+            (env.damage().unwrap(), o)
+        };
+        let (d1, o1) = obs(&mut env, 11);
+        let (_, o2) = obs(&mut env, 12);
+        let (d1_again, o1_again) = obs(&mut env, 11);
+        assert_eq!(d1, d1_again);
+        assert_eq!(o1, o1_again, "same seed, same body, same episode");
+        assert_ne!(o1, o2);
+    }
+}
