@@ -54,6 +54,18 @@ impl Architecture {
         self.layer_shapes().iter().map(|(o, i)| o * i).sum()
     }
 
+    /// The genome layout of a neuron-level (NcHL) Hebbian network.
+    pub fn neuron_level_genome(&self, coevolve_initial_weights: bool) -> GenomeLayout {
+        GenomeLayout::neuron_level(&self.layer_sizes, self.conv, coevolve_initial_weights)
+    }
+
+    /// Neuron-level (NcHL) coefficients: 5 per neuron, less the input layer's B and the output
+    /// layer's A.
+    pub fn neuron_coefficients(&self) -> usize {
+        self.neuron_level_genome(false)
+            .count(|k| matches!(k, SegmentKind::NeuronCoefficients(_)))
+    }
+
     /// The genome layout for a Hebbian rule (`Some`) or the static baseline (`None`).
     pub fn genome(&self, rule: Option<Rule>, coevolve_initial_weights: bool) -> GenomeLayout {
         match rule {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::controller::ControllerSpec;
 use crate::es::EsConfig;
-use crate::genome::InitialDistribution;
+use crate::genome::{Granularity, InitialDistribution};
 use crate::plastic::{UpdateKernel, WeightInit};
 use crate::rule::Rule;
 use crate::task::Task;
@@ -57,6 +57,10 @@ pub struct NetworkConfig {
     /// Initial search distribution of the evolved numbers.
     #[serde(default = "default_distribution")]
     pub distribution: InitialDistribution,
+    /// `synapse` (the paper: a rule per synapse) or `neuron` (NcHL: five numbers per neuron;
+    /// needs rule `ABCD_lr`).
+    #[serde(default)]
+    pub granularity: Granularity,
 }
 
 fn default_init() -> WeightInit {
@@ -177,6 +181,13 @@ impl Config {
                 spec.layout().len()
             ),
         )?;
+        if self.network.granularity == Granularity::Neuron && self.rule()? != Some(Rule::AbcdLr) {
+            return Err(format!(
+                "key `network.granularity`: `neuron` (NcHL) is the neuron-level ABCD_lr rule; \
+                 set network.rule = \"ABCD_lr\", not `{}`",
+                self.network.rule
+            ));
+        }
         if self.network.init == WeightInit::Coevolve && self.rule()?.is_none() {
             return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
         }
@@ -204,6 +215,7 @@ impl Config {
             init: self.network.init,
             normalize: self.network.normalize.unwrap_or(task.default_normalize),
             kernel: self.network.kernel,
+            granularity: self.network.granularity,
         })
     }
 

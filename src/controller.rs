@@ -5,7 +5,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::architecture::Architecture;
 use crate::conv::ConvFrontEnd;
-use crate::genome::{GenomeLayout, SegmentKind};
+use crate::genome::{GenomeLayout, Granularity, SegmentKind};
 use crate::plastic::{PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit};
 use crate::rule::Rule;
 use crate::static_net::StaticNetwork;
@@ -19,14 +19,17 @@ pub struct ControllerSpec {
     pub init: WeightInit,
     pub normalize: bool,
     pub kernel: UpdateKernel,
+    /// Per-synapse rules (the paper) or per-neuron ones (NcHL, ABCD_lr only).
+    pub granularity: Granularity,
 }
 
 impl ControllerSpec {
     pub fn layout(&self) -> GenomeLayout {
-        self.architecture.genome(
-            self.rule,
-            self.init == WeightInit::Coevolve && self.rule.is_some(),
-        )
+        let coevolve = self.init == WeightInit::Coevolve && self.rule.is_some();
+        match (self.rule, self.granularity) {
+            (Some(_), Granularity::Neuron) => self.architecture.neuron_level_genome(coevolve),
+            _ => self.architecture.genome(self.rule, coevolve),
+        }
     }
 
     fn plastic_config(&self, rule: Rule) -> PlasticConfig {
@@ -77,11 +80,10 @@ impl Controller {
                     Some(w) => w,
                     None => initial_weights(&config, spec.init, p, init_seed, &device),
                 };
-                Network::Hebbian(PlasticNetwork::new(
-                    config,
-                    layout.coefficients(genomes),
-                    weights,
-                ))
+                Network::Hebbian(match layout.neuron_coefficients(genomes) {
+                    Some(neurons) => PlasticNetwork::new_neuron_level(config, neurons, weights),
+                    None => PlasticNetwork::new(config, layout.coefficients(genomes), weights),
+                })
             }
             None => Network::Static(StaticNetwork::new(
                 layout

@@ -192,6 +192,7 @@ pub struct Model {
 fn segment_name(kind: SegmentKind) -> String {
     match kind {
         SegmentKind::Coefficients(l) => format!("coefficients.{l}"),
+        SegmentKind::NeuronCoefficients(n) => format!("neurons.{n}"),
         SegmentKind::Conv => "conv".into(),
         SegmentKind::InitialWeights(l) => format!("initial_weights.{l}"),
         SegmentKind::Weights(l) => format!("weights.{l}"),

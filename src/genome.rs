@@ -21,11 +21,25 @@ use rand_distr::StandardNormal;
 use crate::conv::ConvShape;
 use crate::rule::Rule;
 
+/// Whose rule the Hebbian coefficients are: each synapse's (the paper) or each neuron's (NcHL,
+/// `plastic::neuron`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    #[default]
+    Synapse,
+    Neuron,
+}
+
 /// What a run of the genome holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentKind {
     /// Hebbian coefficients of plastic layer `l`, `[K, out, in]`.
     Coefficients(usize),
+    /// Neuron-level coefficients of neuron layer `n` (input = 0): `[4, size]` rows A, C, D, η
+    /// for the input layer, `[5, size]` A, B, C, D, η for hidden layers, `[4, size]` B, C, D, η
+    /// for the output layer (an input neuron is never post-synaptic, an output never pre).
+    NeuronCoefficients(usize),
     /// The frozen conv front end's weights.
     Conv,
     /// Co-evolved initial weights of plastic layer `l`, `[out, in]`.
@@ -118,6 +132,35 @@ impl GenomeLayout {
         Self::from_segments(parts)
     }
 
+    /// A neuron-level (NcHL) Hebbian network of neuron layers `layer_sizes` (input first).
+    pub fn neuron_level(
+        layer_sizes: &[usize],
+        conv: Option<ConvShape>,
+        coevolve_initial_weights: bool,
+    ) -> Self {
+        let last = layer_sizes.len() - 1;
+        let mut parts: Vec<_> = layer_sizes
+            .iter()
+            .enumerate()
+            .map(|(n, &size)| {
+                let rows = if n == 0 || n == last { 4 } else { 5 };
+                (SegmentKind::NeuronCoefficients(n), vec![rows, size])
+            })
+            .collect();
+        if let Some(c) = conv {
+            parts.push((SegmentKind::Conv, vec![c.params()]));
+        }
+        if coevolve_initial_weights {
+            parts.extend(
+                layer_sizes
+                    .windows(2)
+                    .enumerate()
+                    .map(|(l, w)| (SegmentKind::InitialWeights(l), vec![w[1], w[0]])),
+            );
+        }
+        Self::from_segments(parts)
+    }
+
     /// A static-weight network of the same shapes.
     pub fn static_weights(layer_shapes: &[(usize, usize)], conv: Option<ConvShape>) -> Self {
         let mut parts = Vec::new();
@@ -176,6 +219,44 @@ impl GenomeLayout {
             .filter(|s| matches!(s.kind, SegmentKind::Coefficients(_)))
             .map(|s| self.slice::<4>(population, s))
             .collect()
+    }
+
+    /// Neuron-level coefficients of every neuron layer as `[P, 5, size]` (rows A, B, C, D, η;
+    /// the rows an input or output layer does not evolve are zero), or `None` for a
+    /// per-synapse genome.
+    pub fn neuron_coefficients(&self, population: &Tensor<2>) -> Option<Vec<Tensor<3>>> {
+        let segments: Vec<&Segment> = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s.kind, SegmentKind::NeuronCoefficients(_)))
+            .collect();
+        if segments.is_empty() {
+            return None;
+        }
+        let last = segments.len() - 1;
+        Some(
+            segments
+                .iter()
+                .enumerate()
+                .map(|(n, s)| {
+                    let t = self.slice::<3>(population, s);
+                    let [p, _, size] = t.dims();
+                    let zero = || Tensor::<3>::zeros([p, 1, size], &t.device());
+                    if n == 0 {
+                        // A, C, D, η → A, 0, C, D, η
+                        Tensor::cat(
+                            vec![t.clone().narrow(1, 0, 1), zero(), t.narrow(1, 1, 3)],
+                            1,
+                        )
+                    } else if n == last {
+                        // B, C, D, η → 0, B, C, D, η
+                        Tensor::cat(vec![zero(), t], 1)
+                    } else {
+                        t
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// Conv weights `[P, 1362]`, if this genome has them.

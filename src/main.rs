@@ -507,6 +507,12 @@ fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
             c.coefficients,
             r.coefficients_per_synapse()
         );
+        let neuron = arch.neuron_coefficients();
+        println!(
+            "neuron-level coefficients (network.granularity = \"neuron\", NcHL, ABCD_lr): {neuron} \
+             ({:.0}x fewer than per-synapse ABCD_lr)",
+            arch.counts(Some(Rule::AbcdLr)).coefficients as f64 / neuron as f64
+        );
     }
     println!("evolved numbers per candidate: {}", c.evolved);
     Ok(())

@@ -228,7 +228,12 @@ impl Run {
         // co-evolved conv or initial weights), or every weight of the static baseline (enajx/ES
         // penalises its whole parameter vector, conv included).
         let penalised: fn(SegmentKind) -> bool = if spec.rule.is_some() {
-            |k| matches!(k, SegmentKind::Coefficients(_))
+            |k| {
+                matches!(
+                    k,
+                    SegmentKind::Coefficients(_) | SegmentKind::NeuronCoefficients(_)
+                )
+            }
         } else {
             |k| matches!(k, SegmentKind::Weights(_) | SegmentKind::Conv)
         };

@@ -29,6 +29,10 @@ fn info_prints_the_papers_counts() {
         ok && out.contains("12288") && out.contains("61440"),
         "{out}"
     );
+    assert!(
+        out.contains("neuron-level coefficients") && out.contains(": 1104 (56x fewer"),
+        "{out}"
+    );
     let (ok, out, _) = hebbian(&["info", "--task", "ant", "--static"]);
     assert!(
         ok && out.contains("evolved numbers per candidate: 12288"),

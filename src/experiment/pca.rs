@@ -178,7 +178,12 @@ pub fn pca(subject: &Subject, options: &PcaOptions) -> Result<PcaReport, Experim
     let coefficient_ranges: Vec<std::ops::Range<usize>> = layout
         .segments()
         .iter()
-        .filter(|s| matches!(s.kind, SegmentKind::Coefficients(_)))
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SegmentKind::Coefficients(_) | SegmentKind::NeuronCoefficients(_)
+            )
+        })
         .map(|s| s.offset..s.offset + s.len())
         .collect();
     let genome = &subject.model.genome;

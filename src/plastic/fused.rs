@@ -54,6 +54,21 @@ pub trait FusedHebbianBackend: Backend {
         normalize: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// [`Self::fused_forward_update`] for a neuron-level (NcHL) rule: `pre_side` `[P, 4, in]`
+    /// holds A_i, C_i, D_i, η_i and `post_side` `[P, 4, out]` B_j, C_j, D_j, η_j (see
+    /// `plastic::neuron`); no per-synapse coefficient is read.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_forward_update_neuron(
+        w: FloatTensor<Self>,
+        pre_side: FloatTensor<Self>,
+        post_side: FloatTensor<Self>,
+        pre: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        tanh: bool,
+        update: bool,
+        normalize: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// The tensor itself when its storage is already exactly its elements, else a contiguous
     /// copy (so that the kernels above never copy per step).
     fn fused_dense(t: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -125,6 +140,35 @@ pub fn forward_update_fused(
     }
 }
 
+/// Runs [`FusedHebbianBackend::fused_forward_update_neuron`]. The caller checks [`supported`]
+/// first.
+pub fn forward_update_neuron_fused(
+    weights: Tensor<3>,
+    c: &crate::plastic::neuron::NeuronCoefficients,
+    pre: Tensor<2>,
+    scale: Tensor<1>,
+    tanh: bool,
+    update: bool,
+    normalize: bool,
+) -> LayerStep {
+    use burn::backend::Dispatch;
+    let (w, post, scale) = <Dispatch as FusedHebbianBackend>::fused_forward_update_neuron(
+        weights.into_dispatch(),
+        c.pre.clone().into_dispatch(),
+        c.post.clone().into_dispatch(),
+        pre.into_dispatch(),
+        scale.into_dispatch(),
+        tanh,
+        update,
+        normalize,
+    );
+    LayerStep {
+        weights: Tensor::from_dispatch(w),
+        post: Tensor::from_dispatch(post),
+        scale: Tensor::from_dispatch(scale),
+    }
+}
+
 /// The single-pass layer step on plain slices (see `fused_forward_update`). `row_max`
 /// receives each row's max |stored w| after the update.
 #[allow(clippy::too_many_arguments)]
@@ -141,33 +185,107 @@ pub fn forward_update_rows(
     update: bool,
 ) {
     let [a, b, c, d] = coefficients;
-    let rows_per_task = (SYNAPSES_PER_TASK / inp).max(1);
-    w.par_chunks_mut(rows_per_task * inp)
-        .zip(post.par_chunks_mut(rows_per_task))
-        .zip(row_max.par_chunks_mut(rows_per_task))
-        .enumerate()
-        .for_each(|(task, ((w_chunk, post_chunk), max_chunk))| {
-            let first_row = task * rows_per_task;
-            for (r, ((w_row, po), max)) in w_chunk
-                .chunks_exact_mut(inp)
-                .zip(post_chunk.iter_mut())
-                .zip(max_chunk.iter_mut())
-                .enumerate()
-            {
-                let row = first_row + r;
-                let agent = row / out;
-                let s = scale[agent];
-                let pre_row = &pre[agent * inp..(agent + 1) * inp];
-                let y = s * dot(w_row, pre_row);
-                let p = if tanh { y.tanh() } else { y };
-                *po = p;
-                if !update {
-                    continue;
+    let rows = RowPass {
+        pre,
+        scale,
+        out,
+        inp,
+        tanh,
+        update,
+    };
+    rows.run(w, post, row_max, |row, _agent, w_row, pre_row, p, s| {
+        let span = row * inp..(row + 1) * inp;
+        update_row(w_row, [a, b, c, d].map(|k| &k[span.clone()]), pre_row, p, s)
+    });
+}
+
+/// [`forward_update_rows`] for a neuron-level rule: `pre_side` `[P, 4, in]` (A, C, D, η of
+/// each pre neuron), `post_side` `[P, 4, out]` (B, C, D, η of each post neuron).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_update_rows_neuron(
+    w: &mut [f32],
+    pre_side: &[f32],
+    post_side: &[f32],
+    pre: &[f32],
+    scale: &[f32],
+    post: &mut [f32],
+    row_max: &mut [f32],
+    out: usize,
+    inp: usize,
+    tanh: bool,
+    update: bool,
+) {
+    let rows = RowPass {
+        pre,
+        scale,
+        out,
+        inp,
+        tanh,
+        update,
+    };
+    rows.run(w, post, row_max, |row, agent, w_row, pre_row, p, s| {
+        let j = row - agent * out;
+        let side = &pre_side[agent * 4 * inp..(agent + 1) * 4 * inp];
+        let post_of = |k: usize| post_side[(agent * 4 + k) * out + j];
+        update_row_neuron(
+            w_row,
+            [0, 1, 2, 3].map(|k| &side[k * inp..(k + 1) * inp]),
+            pre_row,
+            [post_of(0), post_of(1), post_of(2), post_of(3)],
+            p,
+            s,
+        )
+    });
+}
+
+/// What every single-pass layer step shares: rows in parallel, each row's forward product and
+/// activation, then (when `update`) the row's rule while the row is in L1.
+struct RowPass<'a> {
+    pre: &'a [f32],
+    scale: &'a [f32],
+    out: usize,
+    inp: usize,
+    tanh: bool,
+    update: bool,
+}
+
+impl RowPass<'_> {
+    /// `update_row(row, agent, w_row, pre_row, post, scale)` updates one row and returns its
+    /// max |w|.
+    fn run(
+        &self,
+        w: &mut [f32],
+        post: &mut [f32],
+        row_max: &mut [f32],
+        update_row: impl Fn(usize, usize, &mut [f32], &[f32], f32, f32) -> f32 + Sync,
+    ) {
+        let (out, inp) = (self.out, self.inp);
+        let rows_per_task = (SYNAPSES_PER_TASK / inp).max(1);
+        w.par_chunks_mut(rows_per_task * inp)
+            .zip(post.par_chunks_mut(rows_per_task))
+            .zip(row_max.par_chunks_mut(rows_per_task))
+            .enumerate()
+            .for_each(|(task, ((w_chunk, post_chunk), max_chunk))| {
+                let first_row = task * rows_per_task;
+                for (r, ((w_row, po), max)) in w_chunk
+                    .chunks_exact_mut(inp)
+                    .zip(post_chunk.iter_mut())
+                    .zip(max_chunk.iter_mut())
+                    .enumerate()
+                {
+                    let row = first_row + r;
+                    let agent = row / out;
+                    let s = self.scale[agent];
+                    let pre_row = &self.pre[agent * inp..(agent + 1) * inp];
+                    let y = s * dot(w_row, pre_row);
+                    let p = if self.tanh { y.tanh() } else { y };
+                    *po = p;
+                    if self.update {
+                        *max = update_row(row, agent, w_row, pre_row, p, s);
+                    }
                 }
-                let span = row * inp..(row + 1) * inp;
-                *max = update_row(w_row, [a, b, c, d].map(|k| &k[span.clone()]), pre_row, p, s);
-            }
-        });
+            });
+    }
 }
 
 /// A contiguous tensor, copied only if it is a view. The caller checks [`supported`] first.
@@ -214,6 +332,27 @@ fn update_row(w: &mut [f32], [a, b, c, d]: [&[f32]; 4], pre: &[f32], post: f32, 
     let mut m = 0.0f32;
     for (((((wv, &av), &bv), &cv), &dv), &xv) in w.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(pre) {
         *wv = scale * *wv + (av * post + bv) * xv + cv * post + dv;
+        m = m.max(wv.abs());
+    }
+    m
+}
+
+/// One row of a neuron-level rule: `w_i ← scale·w_i + (η_i+η_j)/2·(A_i x_i + B_j y + C_i x_i·C_j y
+/// + D_i D_j)`; returns max |w|.
+#[inline(always)]
+fn update_row_neuron(
+    w: &mut [f32],
+    [a, c, d, e]: [&[f32]; 4],
+    pre: &[f32],
+    [b_j, c_j, d_j, e_j]: [f32; 4],
+    post: f32,
+    scale: f32,
+) -> f32 {
+    let (b, cy) = (b_j * post, c_j * post);
+    let mut m = 0.0f32;
+    for (((((wv, &av), &cv), &dv), &ev), &xv) in w.iter_mut().zip(a).zip(c).zip(d).zip(e).zip(pre) {
+        let eta = (ev + e_j) / 2.0;
+        *wv = scale * *wv + eta * (av * xv + b + (cv * xv) * cy + dv * d_j);
         m = m.max(wv.abs());
     }
     m
@@ -307,6 +446,38 @@ pub(crate) mod flex_impl {
         t.as_slice::<f32>().expect("dense f32 tensor")
     }
 
+    /// The layer's outputs and next per-agent scale: the reference divides each matrix by its
+    /// max |w| after the update; that division is kept as the agent's scale for the next step
+    /// (an all-zero matrix stays).
+    #[allow(clippy::too_many_arguments)]
+    fn finish_step(
+        w: FlexTensor,
+        post: Vec<f32>,
+        row_max: &[f32],
+        scale: &[f32],
+        p: usize,
+        out: usize,
+        update: bool,
+        normalize: bool,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let new_scale: Vec<f32> = if !update {
+            scale.to_vec()
+        } else if normalize {
+            row_max
+                .chunks(out)
+                .map(|r| {
+                    let m = r.iter().copied().fold(0.0f32, f32::max);
+                    if m > 0.0 { 1.0 / m } else { 1.0 }
+                })
+                .collect()
+        } else {
+            vec![1.0; p]
+        };
+        let post = FlexTensor::from_data(burn::tensor::TensorData::new(post, [p, out]));
+        let scale = FlexTensor::from_data(burn::tensor::TensorData::new(new_scale, [p]));
+        (w, post, scale)
+    }
+
     impl FusedHebbianBackend for Flex {
         fn fused_hebbian_update(
             w: FlexTensor,
@@ -374,24 +545,40 @@ pub(crate) mod flex_impl {
                 tanh,
                 update,
             );
-            let new_scale: Vec<f32> = if !update {
-                slice(&scale).to_vec()
-            } else if normalize {
-                // The reference divides each matrix by its max |w| after the update; keep that
-                // division as the agent's scale for the next step (an all-zero matrix stays).
-                row_max
-                    .chunks(out)
-                    .map(|r| {
-                        let m = r.iter().copied().fold(0.0f32, f32::max);
-                        if m > 0.0 { 1.0 / m } else { 1.0 }
-                    })
-                    .collect()
-            } else {
-                vec![1.0; p]
-            };
-            let post = FlexTensor::from_data(burn::tensor::TensorData::new(post, [p, out]));
-            let scale = FlexTensor::from_data(burn::tensor::TensorData::new(new_scale, [p]));
-            (w, post, scale)
+            finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
+        }
+
+        fn fused_forward_update_neuron(
+            w: FlexTensor,
+            pre_side: FlexTensor,
+            post_side: FlexTensor,
+            pre: FlexTensor,
+            scale: FlexTensor,
+            tanh: bool,
+            update: bool,
+            normalize: bool,
+        ) -> (FlexTensor, FlexTensor, FlexTensor) {
+            let dims = w.layout().shape().clone();
+            let (p, out, inp) = (dims[0], dims[1], dims[2]);
+            let mut w = dense(w);
+            let (pre_side, post_side) = (dense(pre_side), dense(post_side));
+            let (pre, scale) = (dense(pre), dense(scale));
+            let mut post = vec![0.0f32; p * out];
+            let mut row_max = vec![0.0f32; p * out];
+            forward_update_rows_neuron(
+                w.storage_mut::<f32>(),
+                slice(&pre_side),
+                slice(&post_side),
+                slice(&pre),
+                slice(&scale),
+                &mut post,
+                &mut row_max,
+                out,
+                inp,
+                tanh,
+                update,
+            );
+            finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
         }
 
         fn fused_dense(t: FlexTensor) -> FlexTensor {

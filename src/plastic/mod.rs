@@ -4,9 +4,11 @@ pub mod fused;
 pub mod init;
 pub mod module;
 pub mod network;
+pub mod neuron;
 pub mod update;
 
 pub use init::WeightInit;
 pub use module::{HebbianLinear, HebbianLinearConfig};
-pub use network::{OutputActivation, PlasticConfig, PlasticNetwork};
+pub use network::{LayerRule, OutputActivation, PlasticConfig, PlasticNetwork};
+pub use neuron::NeuronCoefficients;
 pub use update::{UpdateKernel, normalize_max_abs, update, update_tensor_ops};

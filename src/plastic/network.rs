@@ -2,8 +2,17 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::neuron::{NeuronCoefficients, update_neuron_tensor_ops};
 use super::update::{UpdateKernel, update};
 use crate::rule::{FoldedCoefficients, Rule};
+
+/// The rule of one plastic layer: per-synapse coefficients (folded with η), or per-neuron ones
+/// (NcHL, `plastic::neuron`).
+#[derive(Clone, Debug)]
+pub enum LayerRule {
+    Synapse(Box<FoldedCoefficients>),
+    Neuron(Box<NeuronCoefficients>),
+}
 
 /// What the last layer outputs, which is also what its Hebbian rule sees as `post`
 /// (reference §1.3: raw for CarRacing and discrete tasks, tanh for Bullet tasks).
@@ -51,7 +60,7 @@ pub struct PlasticNetwork {
     population: usize,
     /// Stored weights; the true weights are these times `scales` where present.
     weights: Vec<Tensor<3>>,
-    coefficients: Vec<FoldedCoefficients>,
+    coefficients: Vec<LayerRule>,
     /// Per layer, per agent `[P]`: the single-pass fused step defers the normalisation into
     /// this factor instead of rewriting W. `None` on the tensor-op path.
     scales: Option<Vec<Tensor<1>>>,
@@ -81,12 +90,40 @@ impl PlasticNetwork {
             .into_iter()
             .map(|c| {
                 let folded = config.rule.fold(c);
-                if config.kernel != UpdateKernel::TensorOps {
+                LayerRule::Synapse(Box::new(if config.kernel != UpdateKernel::TensorOps {
                     dense_coefficients(folded)
                 } else {
                     folded
-                }
+                }))
             })
+            .collect();
+        Self {
+            config,
+            population,
+            weights: initial_weights,
+            coefficients,
+            scales: None,
+            plastic: true,
+        }
+    }
+
+    /// A neuron-level (NcHL) network: `neurons[n]` `[P, 5, size_n]` per neuron layer (input
+    /// first; rows A, B, C, D, η, see `plastic::neuron`); `initial_weights[l]`: `[P, out, in]`.
+    pub fn new_neuron_level(
+        config: PlasticConfig,
+        neurons: Vec<Tensor<3>>,
+        initial_weights: Vec<Tensor<3>>,
+    ) -> Self {
+        let layers = config.layer_shapes().len();
+        assert_eq!(
+            neurons.len(),
+            layers + 1,
+            "one coefficient tensor per neuron layer"
+        );
+        assert_eq!(initial_weights.len(), layers, "one weight tensor per layer");
+        let population = initial_weights[0].dims()[0];
+        let coefficients = (0..layers)
+            .map(|l| LayerRule::Neuron(Box::new(NeuronCoefficients::for_layer(&neurons, l))))
             .collect();
         Self {
             config,
@@ -142,14 +179,15 @@ impl PlasticNetwork {
             .into_iter()
             .enumerate()
             .map(|(l, w)| {
-                update(
-                    self.config.kernel,
-                    w,
-                    &self.coefficients[l],
-                    activations[l].clone(),
-                    activations[l + 1].clone(),
-                    self.config.normalize,
-                )
+                let (pre, post) = (activations[l].clone(), activations[l + 1].clone());
+                match &self.coefficients[l] {
+                    LayerRule::Synapse(c) => {
+                        update(self.config.kernel, w, c, pre, post, self.config.normalize)
+                    }
+                    LayerRule::Neuron(c) => {
+                        update_neuron_tensor_ops(w, c, pre, post, self.config.normalize)
+                    }
+                }
             })
             .collect();
     }
@@ -178,15 +216,16 @@ impl PlasticNetwork {
         let mut x = input;
         for (l, w) in weights.into_iter().enumerate() {
             let tanh = l + 1 < layers || self.config.output_activation == OutputActivation::Tanh;
-            let step = super::fused::forward_update_fused(
-                w,
-                &self.coefficients[l],
-                x,
-                scales[l].clone(),
-                tanh,
-                self.plastic,
-                self.config.normalize,
-            );
+            let (scale, update, normalize) =
+                (scales[l].clone(), self.plastic, self.config.normalize);
+            let step = match &self.coefficients[l] {
+                LayerRule::Synapse(c) => {
+                    super::fused::forward_update_fused(w, c, x, scale, tanh, update, normalize)
+                }
+                LayerRule::Neuron(c) => super::fused::forward_update_neuron_fused(
+                    w, c, x, scale, tanh, update, normalize,
+                ),
+            };
             self.weights.push(step.weights);
             scales[l] = step.scale;
             x = step.post;
@@ -241,11 +280,16 @@ impl PlasticNetwork {
                 *s = s.clone().select(0, rows.clone());
             }
         }
-        for c in &mut self.coefficients {
-            c.a = keep(c.a.clone());
-            c.b = keep(c.b.clone());
-            c.c = keep(c.c.clone());
-            c.d = keep(c.d.clone());
+        for rule in &mut self.coefficients {
+            match rule {
+                LayerRule::Synapse(c) => {
+                    c.a = keep(c.a.clone());
+                    c.b = keep(c.b.clone());
+                    c.c = keep(c.c.clone());
+                    c.d = keep(c.d.clone());
+                }
+                LayerRule::Neuron(c) => c.select_agents(rows),
+            }
         }
         self.population = rows.dims()[0];
     }
