@@ -112,26 +112,32 @@ fn build(arch: &Architecture, p: usize, kernel: UpdateKernel, device: &Device) -
     }
 }
 
-/// Agent-steps per second over at least `budget` of steps (after 3 warm-up steps).
-fn measure(net: &mut Net, p: usize, budget: Duration) -> f64 {
-    let step = |net: &mut Net| {
+/// Agent-steps per second over at least `budget` of steps (after 3 warm-up steps), or `None`
+/// when the device cannot hold the population (e.g. a software Vulkan driver's buffer limit).
+fn try_measure(net: &mut Net, p: usize, budget: Duration) -> Option<f64> {
+    let step = |net: &mut Net| -> Option<()> {
         let x = match (&net.conv, &net.image) {
             (Some(c), Some(img)) => c.forward(img.clone()),
             _ => net.input.clone(),
         };
         let y = net.net.step(x);
-        std::hint::black_box(y.into_data());
+        std::hint::black_box(y.try_into_data().ok()?);
+        Some(())
     };
     for _ in 0..3 {
-        step(net);
+        step(net)?;
     }
     let start = Instant::now();
     let mut n = 0;
     while start.elapsed() < budget || n < 5 {
-        step(net);
+        step(net)?;
         n += 1;
     }
-    (n * p) as f64 / start.elapsed().as_secs_f64()
+    Some((n * p) as f64 / start.elapsed().as_secs_f64())
+}
+
+fn measure(net: &mut Net, p: usize, budget: Duration) -> f64 {
+    try_measure(net, p, budget).expect("the CPU holds the population")
 }
 
 /// The conv front end alone: the fused direct kernel vs burn's grouped conv2d, same run.
@@ -173,6 +179,39 @@ fn conv_front_end(budget: Duration) {
         println!(
             "conv front end (flex) P={p}: fused {fused:.0} agent-steps/s, burn conv2d {ops:.0} -> {:.1}x",
             fused / ops
+        );
+    }
+}
+
+/// Neuron-level (NcHL) vs per-synapse ABCD_lr on the Ant net, fused flex kernel, same run: the
+/// neuron-level step streams only W (8 B per synapse instead of 24).
+fn neuron_level(triad: f64, budget: Duration) {
+    let device = hebbian::device::default_cpu();
+    let ant = Architecture::ant();
+    let synapses = ant.synapses() as f64;
+    for p in [1024, 4096] {
+        let mut synapse_net = build(&ant, p, UpdateKernel::Fused, &device);
+        let config = synapse_net.net.config().clone();
+        let neurons = ant
+            .layer_sizes
+            .iter()
+            .map(|&n| {
+                Tensor::from_data(TensorData::new(host(p * 5 * n, 0.1, 8), [p, 5, n]), &device)
+            })
+            .collect();
+        let weights = synapse_net.net.weights();
+        let mut neuron_net = Net {
+            net: PlasticNetwork::new_neuron_level(config, neurons, weights),
+            conv: None,
+            input: synapse_net.input.clone(),
+            image: None,
+        };
+        let per_synapse = measure(&mut synapse_net, p, budget);
+        let per_neuron = measure(&mut neuron_net, p, budget);
+        let pct = 100.0 * per_neuron * 8.0 * synapses / (triad * 1e9);
+        println!(
+            "ant neuron-level (NcHL) P={p}: {per_neuron:.0} agent-steps/s vs per-synapse {per_synapse:.0} -> {:.2}x ({pct:.0}% of triad at 8 B/synapse)",
+            per_neuron / per_synapse
         );
     }
 }
@@ -241,7 +280,17 @@ fn main() {
         "{:<8} {:<10} {:<7} {:>6} {:>14} {:>9} {:>9}",
         "net", "backend", "kernel", "P", "agent-steps/s", "%triad", "x numpy"
     );
+    // `--backend NAME` (repeatable) limits the run to those backends.
+    let args: Vec<String> = std::env::args().collect();
+    let only: Vec<&str> = args
+        .windows(2)
+        .filter(|w| w[0] == "--backend")
+        .map(|w| w[1].as_str())
+        .collect();
     for name in hebbian::device::compiled_backends() {
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
         let device = hebbian::device_from_name(name).unwrap();
         let gpu = !hebbian::device::is_cpu(&device);
         for kernel in [UpdateKernel::Fused, UpdateKernel::TensorOps] {
@@ -255,7 +304,13 @@ fn main() {
             };
             for &p in ps {
                 let mut net = build(&ant, p, kernel, &device);
-                let rate = measure(&mut net, p, budget);
+                let Some(rate) = try_measure(&mut net, p, budget) else {
+                    println!(
+                        "{:<8} {:<10} {kernel:?} {p:>6}: the device could not hold it",
+                        "ant", name
+                    );
+                    continue;
+                };
                 let pct = 100.0 * rate * bytes_per_step / (triad * 1e9);
                 println!(
                     "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>8.0}% {:>9.2}",
@@ -274,7 +329,13 @@ fn main() {
             let ps: &[usize] = if quick { &[1, 64] } else { &[1, 64, 256] };
             for &p in ps {
                 let mut net = build(&car, p, kernel, &device);
-                let rate = measure(&mut net, p, budget);
+                let Some(rate) = try_measure(&mut net, p, budget) else {
+                    println!(
+                        "{:<8} {:<10} {kernel:?} {p:>6}: the device could not hold it",
+                        "car", name
+                    );
+                    continue;
+                };
                 println!(
                     "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>9} {:>9}",
                     "car",
@@ -291,6 +352,7 @@ fn main() {
         }
     }
     conv_front_end(budget);
+    neuron_level(triad, budget);
     for p in [1024, 4096] {
         let rate = hand_loop(p, budget);
         let pct = 100.0 * rate * (6 * 4 * synapses) as f64 / (triad * 1e9);

@@ -348,14 +348,37 @@ fn update_row_neuron(
     post: f32,
     scale: f32,
 ) -> f32 {
+    const LANES: usize = 8;
     let (b, cy) = (b_j * post, c_j * post);
-    let mut m = 0.0f32;
-    for (((((wv, &av), &cv), &dv), &ev), &xv) in w.iter_mut().zip(a).zip(c).zip(d).zip(e).zip(pre) {
-        let eta = (ev + e_j) / 2.0;
+    let one = |wv: &mut f32, av: f32, cv: f32, dv: f32, ev: f32, xv: f32| {
+        let eta = (ev + e_j) * 0.5;
         *wv = scale * *wv + eta * (av * xv + b + (cv * xv) * cy + dv * d_j);
-        m = m.max(wv.abs());
+        wv.abs()
+    };
+    // Eight independent running maxima over exact chunks (no bounds checks), so that the loop
+    // vectorises.
+    let mut m = [0.0f32; LANES];
+    let n = w.len() / LANES * LANES;
+    let (w_main, w_tail) = w.split_at_mut(n);
+    for (((((wc, ac), cc), dc), ec), xc) in w_main
+        .chunks_exact_mut(LANES)
+        .zip(a[..n].chunks_exact(LANES))
+        .zip(c[..n].chunks_exact(LANES))
+        .zip(d[..n].chunks_exact(LANES))
+        .zip(e[..n].chunks_exact(LANES))
+        .zip(pre[..n].chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            let v = one(&mut wc[l], ac[l], cc[l], dc[l], ec[l], xc[l]);
+            m[l] = if v > m[l] { v } else { m[l] };
+        }
     }
-    m
+    let mut max = m.iter().copied().fold(0.0f32, f32::max);
+    for (k, wv) in w_tail.iter_mut().enumerate() {
+        let i = n + k;
+        max = max.max(one(wv, a[i], c[i], d[i], e[i], pre[i]));
+    }
+    max
 }
 
 /// A dot product with eight independent partial sums, so that it vectorises.
