@@ -55,6 +55,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+#[cfg(feature = "full")]
 /// Encodes an RGB8 image as PNG (maximum compression) and writes it atomically.
 pub fn write_png_rgb(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(), FileError> {
     use image::ImageEncoder;

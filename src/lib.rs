@@ -5,26 +5,37 @@
 //! all P agents; an evolution strategy searches the coefficients.
 
 pub mod architecture;
+#[cfg(feature = "full")]
 pub mod config;
 pub mod controller;
 pub mod conv;
 pub mod device;
+#[cfg(feature = "full")]
 pub mod env;
 pub mod es;
+#[cfg(feature = "full")]
 pub mod eval;
+#[cfg(feature = "full")]
 pub mod experiment;
 pub mod files;
 pub mod genome;
 pub mod limits;
+#[cfg(feature = "full")]
 pub mod metrics;
 pub mod plastic;
+#[cfg(feature = "full")]
 pub mod protocol;
+#[cfg(feature = "full")]
 pub mod render;
+#[cfg(feature = "full")]
 pub mod rollout;
 pub mod rule;
+#[cfg(feature = "full")]
 pub mod run_lock;
 pub mod static_net;
+#[cfg(feature = "full")]
 pub mod task;
+#[cfg(feature = "full")]
 pub mod train;
 
 pub use device::device_from_name;

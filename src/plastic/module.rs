@@ -4,6 +4,7 @@
 //! state passed in and returned, so an unrolled episode is an ordinary autodiff graph and the
 //! gradient of any loss with respect to the coefficients is available.
 
+use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -11,31 +12,19 @@ use super::init::WeightInit;
 use super::update::update_tensor_ops;
 use crate::rule::Rule;
 
-/// Builds a [`HebbianLinear`].
-#[derive(Clone, Debug)]
+/// Builds a [`HebbianLinear`] (`HebbianLinearConfig::new(d_input, d_output, rule)`, then
+/// `.with_normalize(true)` if wanted; saved and loaded like any burn `Config`).
+#[derive(Config, Debug)]
 pub struct HebbianLinearConfig {
     pub d_input: usize,
     pub d_output: usize,
     pub rule: Rule,
     /// Per-agent max-|w| normalisation after each update.
+    #[config(default = false)]
     pub normalize: bool,
 }
 
 impl HebbianLinearConfig {
-    pub fn new(d_input: usize, d_output: usize, rule: Rule) -> Self {
-        Self {
-            d_input,
-            d_output,
-            rule,
-            normalize: false,
-        }
-    }
-
-    pub fn with_normalize(mut self, normalize: bool) -> Self {
-        self.normalize = normalize;
-        self
-    }
-
     /// Coefficients drawn from N(0, 1), the reference's initial search distribution.
     pub fn init(&self, device: &Device) -> HebbianLinear {
         let k = self.rule.coefficients_per_synapse();
