@@ -70,6 +70,7 @@ impl Controller {
         let device = genomes.device();
         let conv = spec.architecture.conv.map(|shape| {
             ConvFrontEnd::new(shape, layout.conv_weights(genomes).expect("conv segment"))
+                .with_kernel(spec.kernel)
         });
         let network = match spec.rule {
             Some(rule) => {
@@ -85,12 +86,15 @@ impl Controller {
                     None => PlasticNetwork::new(config, layout.coefficients(genomes), weights),
                 })
             }
-            None => Network::Static(StaticNetwork::new(
-                layout
-                    .layer_weights(genomes, |k| matches!(k, SegmentKind::Weights(_)))
-                    .expect("static weights"),
-                spec.architecture.output_activation,
-            )),
+            None => Network::Static(
+                StaticNetwork::new(
+                    layout
+                        .layer_weights(genomes, |k| matches!(k, SegmentKind::Weights(_)))
+                        .expect("static weights"),
+                    spec.architecture.output_activation,
+                )
+                .with_kernel(spec.kernel),
+            ),
         };
         Self {
             conv,

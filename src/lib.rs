@@ -19,6 +19,7 @@ pub mod eval;
 pub mod experiment;
 pub mod files;
 pub mod genome;
+pub mod kernel;
 pub mod limits;
 #[cfg(feature = "full")]
 pub mod metrics;

@@ -5,10 +5,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hebbian::Rule;
-use hebbian::architecture::Architecture;
 use hebbian::config::Config;
 use hebbian::render::{PolicySource, RenderOptions, render_episode};
 use hebbian::train::{TrainOptions, resume, train};
+
+/// `println!` that never panics: output to a closed pipe (`hebbian info | head -1`) is dropped.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -469,52 +476,46 @@ fn run_experiment(which: ExperimentCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn architecture(task: &str) -> anyhow::Result<Architecture> {
-    match task {
-        "car_racing" => Ok(Architecture::car_racing()),
-        "ant" => Ok(Architecture::ant()),
-        "cartpole" => Ok(Architecture::cartpole()),
-        other => anyhow::bail!("unknown task `{other}`; expected car_racing, ant or cartpole"),
-    }
-}
-
 fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
-    let arch = architecture(task)?;
+    // The task registry (the same one configs and replays use) knows each task's network.
+    let arch = hebbian::task::Task::for_evaluation(task, &[])
+        .map_err(anyhow::Error::msg)?
+        .architecture;
     let rule = (!static_weights).then_some(rule);
     let c = arch.counts(rule);
     let kind = rule.map_or("static weights".to_string(), |r| format!("Hebbian {r}"));
-    println!("task: {task} ({kind})");
+    outln!("task: {task} ({kind})");
     let front = if arch.conv.is_some() {
         " after the conv front end"
     } else {
         ""
     };
-    println!("network: {:?}{front}", arch.layer_sizes);
+    outln!("network: {:?}{front}", arch.layer_sizes);
     let what = if rule.is_some() {
         "plastic"
     } else {
         "fully connected"
     };
-    println!(
+    outln!(
         "weights: {} = {} conv + {} {what}",
         c.total_weights(),
         c.conv_weights,
         c.mlp_weights
     );
     if let Some(r) = rule {
-        println!(
+        outln!(
             "coefficients: {} ({} per synapse)",
             c.coefficients,
             r.coefficients_per_synapse()
         );
         let neuron = arch.neuron_coefficients();
-        println!(
+        outln!(
             "neuron-level coefficients (network.granularity = \"neuron\", NcHL, ABCD_lr): {neuron} \
              ({:.0}x fewer than per-synapse ABCD_lr)",
             arch.counts(Some(Rule::AbcdLr)).coefficients as f64 / neuron as f64
         );
     }
-    println!("evolved numbers per candidate: {}", c.evolved);
+    outln!("evolved numbers per candidate: {}", c.evolved);
     Ok(())
 }
 
@@ -564,11 +565,11 @@ fn run_train(
                 config.task.name, config.network.rule
             ))
         });
-        println!("run folder: {}", out.display());
+        outln!("run folder: {}", out.display());
         train(config, &out, &options)?
     };
     if let (Some(first), Some(last)) = (summary.history.first(), summary.history.last()) {
-        println!(
+        outln!(
             "generation {}: mean fitness {:.2} (max {:.2}); generation {}: mean {:.2} (max {:.2})",
             first.generation,
             first.mean_fitness,
@@ -578,7 +579,7 @@ fn run_train(
             last.max_fitness
         );
     }
-    println!(
+    outln!(
         "model: {}",
         summary.run_dir.join(hebbian::train::MODEL_FILE).display()
     );
@@ -595,12 +596,17 @@ fn run_eval(
 ) -> anyhow::Result<()> {
     let report =
         hebbian::eval::evaluate_model(&model, rollouts, seed, device.as_deref(), &variants)?;
-    println!(
+    outln!(
         "{} ({} {}, generation {}), {} rollouts, seed {}:",
-        report.model, report.task, report.rule, report.generation, report.rollouts, report.seed
+        report.model,
+        report.task,
+        report.rule,
+        report.generation,
+        report.rollouts,
+        report.seed
     );
     for v in &report.variants {
-        println!(
+        outln!(
             "  {:<16} {:>9.2} ± {:<8.2} (min {:.2}, max {:.2}){}",
             v.variant,
             v.mean,
@@ -617,7 +623,7 @@ fn run_eval(
     let json = json.unwrap_or_else(|| model.with_file_name("eval.json"));
     let text = serde_json::to_string_pretty(&report)?;
     hebbian::files::atomic_write(&json, text.as_bytes())?;
-    println!("report: {}", json.display());
+    outln!("report: {}", json.display());
     Ok(())
 }
 
@@ -644,7 +650,7 @@ fn run_render(
         (None, None) => anyhow::bail!("give --model FILE or --task NAME"),
     };
     let summary = render_episode(&source, &out, &options)?;
-    println!(
+    outln!(
         "{}: {} policy steps, fitness {:.2} (replayed {:.2}), {} frames -> {}",
         summary.variant,
         summary.policy_steps,
@@ -668,7 +674,7 @@ fn run_replay(
         "car_racing" => {
             let actions = car_racing::read_actions_csv(&actions)?;
             let s = car_racing::replay(seed, &actions, &out)?;
-            println!(
+            outln!(
                 "{} steps, return {:.2} -> {}",
                 s.steps,
                 s.total_reward,
@@ -676,14 +682,10 @@ fn run_replay(
             );
         }
         "ant" => {
-            let morph = if morphology.ends_with(".xml") {
-                quadruped::Morphology::from_mjcf_file(morphology)?
-            } else {
-                quadruped::Morphology::builtin(morphology)?
-            };
+            let morph = quadruped::Morphology::by_name_or_file(morphology)?;
             let actions = quadruped::read_actions_csv(&actions)?;
             let s = quadruped::replay(&morph, seed, &actions, &out)?;
-            println!(
+            outln!(
                 "{} steps, env return {:.2}, progress {:.2}{} -> {}",
                 s.steps,
                 s.total_reward,

@@ -118,7 +118,7 @@ impl Task {
                 chosen.push(v.clone());
             } else if self.name == "ant" && n == RANDOM_DAMAGE {
                 chosen.push(variant(RANDOM_DAMAGE, RandomDamageAnt::new));
-            } else if self.name == "ant" && n.ends_with(".xml") {
+            } else if self.name == "ant" && Morphology::is_file_name(n) {
                 let morph = Morphology::from_mjcf_file(n).map_err(|e| e.to_string())?;
                 chosen.push(ant_variant(morph));
             } else {

@@ -78,10 +78,21 @@ fn batched_front_end_matches_naive_per_agent_convolution() {
         .try_into_vec::<f32>()
         .unwrap();
     let ops = front
-        .forward_tensor_ops(input)
+        .forward_tensor_ops(input.clone())
         .into_data()
         .try_into_vec::<f32>()
         .unwrap();
+    // `kernel = "tensor_ops"` is honoured by the front end too: bit for bit the portable path
+    // (the fused kernel's tanh differs from libm's in the last bits).
+    let chosen = front
+        .clone()
+        .with_kernel(hebbian::plastic::UpdateKernel::TensorOps)
+        .forward(input)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    assert_eq!(chosen, ops);
+    assert_ne!(fused, ops, "the two paths are distinguishable");
     for got in [fused, ops] {
         check_against_naive(&got, &weights, &images, p);
     }

@@ -27,7 +27,7 @@ pub trait FusedConvBackend: Backend {
 }
 
 /// Whether the fused kernel can run on this device: the same rule as every flex extension.
-pub use crate::plastic::fused::supported;
+pub use crate::kernel::supported;
 
 /// Runs the fused kernel. The caller checks [`supported`] first.
 pub fn forward_fused(
@@ -262,10 +262,8 @@ mod tests {
 #[cfg(feature = "flex")]
 mod flex_impl {
     use super::*;
-    use crate::plastic::fused::flex_impl::{dense, slice};
+    use crate::kernel::flex::{FlexTensor, dense, slice};
     use burn::backend::Flex;
-
-    type FlexTensor = FloatTensor<Flex>;
 
     impl FusedConvBackend for Flex {
         fn fused_conv_front_end(

@@ -65,6 +65,8 @@ pub struct ConvFrontEnd {
     conv1: Tensor<4>,
     conv2: Tensor<4>,
     population: usize,
+    /// The kernel choice, made once at construction.
+    fused: bool,
 }
 
 impl ConvFrontEnd {
@@ -83,12 +85,21 @@ impl ConvFrontEnd {
         let conv2 = weights
             .narrow(1, shape.conv1_params(), shape.conv2_params())
             .reshape([p * o2, i2, k2, k2]);
+        let fused = crate::kernel::UpdateKernel::Auto.fused_on(&conv1.device());
         Self {
             shape,
             conv1,
             conv2,
             population: p,
+            fused,
         }
+    }
+
+    /// The same front end with its kernel chosen by `kernel` (`tensor_ops` runs burn's grouped
+    /// `conv2d` even on flex).
+    pub fn with_kernel(mut self, kernel: crate::kernel::UpdateKernel) -> Self {
+        self.fused = kernel.fused_on(&self.conv1.device());
+        self
     }
 
     /// Keeps only the agents in `rows` (in that order).
@@ -110,7 +121,7 @@ impl ConvFrontEnd {
     /// # Shapes
     /// - input: `[P, C, H, W]` → `[P, features]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
-        if fused::supported(&input.device()) {
+        if self.fused {
             return fused::forward_fused(
                 input,
                 self.conv1.clone(),

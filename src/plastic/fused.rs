@@ -6,7 +6,7 @@
 //! normalisation into that pass. Data stays in burn tensors throughout.
 
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use crate::rule::FoldedCoefficients;
@@ -74,10 +74,7 @@ pub trait FusedHebbianBackend: Backend {
     fn fused_dense(t: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Whether the fused kernel can run on this device (flex without autodiff).
-pub fn supported(device: &Device) -> bool {
-    crate::device::is_flex(device) && !device.is_autodiff()
-}
+pub use crate::kernel::supported;
 
 /// Runs the fused kernel. The caller checks [`supported`] first.
 pub fn update_fused(
@@ -449,25 +446,11 @@ pub fn normalize_rows(w: &mut [f32], row_max: &[f32], out: usize, inp: usize) {
 }
 
 #[cfg(feature = "flex")]
-pub(crate) mod flex_impl {
+mod flex_impl {
     use super::*;
     use burn::backend::Flex;
 
-    type FlexTensor = FloatTensor<Flex>;
-
-    /// A contiguous tensor whose storage is exactly its elements (no offset, no view).
-    pub(crate) fn dense(t: FlexTensor) -> FlexTensor {
-        let n = t.layout().num_elements();
-        if t.layout().contiguous_offsets() == Some((0, n)) && t.storage::<f32>().len() == n {
-            t
-        } else {
-            t.to_contiguous()
-        }
-    }
-
-    pub(crate) fn slice(t: &FlexTensor) -> &[f32] {
-        t.as_slice::<f32>().expect("dense f32 tensor")
-    }
+    use crate::kernel::flex::{FlexTensor, dense, slice};
 
     /// The layer's outputs and next per-agent scale: the reference divides each matrix by its
     /// max |w| after the update; that division is kept as the agent's scale for the next step

@@ -2,8 +2,9 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::fused::update_fused;
 use super::neuron::{NeuronCoefficients, update_neuron_tensor_ops};
-use super::update::{UpdateKernel, update};
+use super::update::{UpdateKernel, update_tensor_ops};
 use crate::rule::{FoldedCoefficients, Rule};
 
 /// The rule of one plastic layer: per-synapse coefficients (folded with η), or per-neuron ones
@@ -65,6 +66,8 @@ pub struct PlasticNetwork {
     /// this factor instead of rewriting W. `None` on the tensor-op path.
     scales: Option<Vec<Tensor<1>>>,
     plastic: bool,
+    /// The kernel choice, made once at construction (`UpdateKernel::fused_on`).
+    fused: bool,
 }
 
 impl PlasticNetwork {
@@ -86,11 +89,12 @@ impl PlasticNetwork {
             "one weight tensor per layer"
         );
         let population = initial_weights[0].dims()[0];
+        let fused = config.kernel.fused_on(&initial_weights[0].device());
         let coefficients = coefficients
             .into_iter()
             .map(|c| {
                 let folded = config.rule.fold(c);
-                LayerRule::Synapse(Box::new(if config.kernel != UpdateKernel::TensorOps {
+                LayerRule::Synapse(Box::new(if fused {
                     dense_coefficients(folded)
                 } else {
                     folded
@@ -104,6 +108,7 @@ impl PlasticNetwork {
             coefficients,
             scales: None,
             plastic: true,
+            fused,
         }
     }
 
@@ -122,6 +127,7 @@ impl PlasticNetwork {
         );
         assert_eq!(initial_weights.len(), layers, "one weight tensor per layer");
         let population = initial_weights[0].dims()[0];
+        let fused = config.kernel.fused_on(&initial_weights[0].device());
         let coefficients = (0..layers)
             .map(|l| LayerRule::Neuron(Box::new(NeuronCoefficients::for_layer(&neurons, l))))
             .collect();
@@ -132,6 +138,7 @@ impl PlasticNetwork {
             coefficients,
             scales: None,
             plastic: true,
+            fused,
         }
     }
 
@@ -162,7 +169,7 @@ impl PlasticNetwork {
             &self.weights(),
             input,
             self.config.output_activation,
-            self.config.kernel,
+            self.fused,
         )
     }
 
@@ -181,8 +188,11 @@ impl PlasticNetwork {
             .map(|(l, w)| {
                 let (pre, post) = (activations[l].clone(), activations[l + 1].clone());
                 match &self.coefficients[l] {
+                    LayerRule::Synapse(c) if self.fused => {
+                        update_fused(w, c, pre, post, self.config.normalize)
+                    }
                     LayerRule::Synapse(c) => {
-                        update(self.config.kernel, w, c, pre, post, self.config.normalize)
+                        update_tensor_ops(w, c, pre, post, self.config.normalize)
                     }
                     LayerRule::Neuron(c) => {
                         update_neuron_tensor_ops(w, c, pre, post, self.config.normalize)
@@ -198,9 +208,7 @@ impl PlasticNetwork {
     /// in cache); the result equals forward-then-update, as every activity is computed before
     /// that layer's weights change and no layer's update affects another's input.
     pub fn step(&mut self, input: Tensor<2>) -> Tensor<2> {
-        if self.config.kernel == UpdateKernel::TensorOps
-            || !super::fused::supported(&input.device())
-        {
+        if !self.fused {
             let activations = self.forward(input);
             self.update(&activations);
             return activations.last().cloned().expect("at least one layer");
@@ -307,19 +315,19 @@ impl PlasticNetwork {
 }
 
 /// The forward pass shared by plastic and static networks: tanh hidden layers, no bias.
-/// Returns every layer's activity, input first. `kernel` picks the fused batched product (flex)
-/// or burn's matmul, like the update.
+/// Returns every layer's activity, input first. `fused` (the network's kernel choice) picks the
+/// fused batched product (flex) or burn's matmul.
 pub fn mlp_forward(
     weights: &[Tensor<3>],
     input: Tensor<2>,
     output_activation: OutputActivation,
-    kernel: UpdateKernel,
+    fused: bool,
 ) -> Vec<Tensor<2>> {
     let last = weights.len() - 1;
     let mut activations = Vec::with_capacity(weights.len() + 1);
     activations.push(input);
     for (l, w) in weights.iter().enumerate() {
-        let y = if kernel != UpdateKernel::TensorOps && super::fused::supported(&w.device()) {
+        let y = if fused {
             super::fused::matvec_fused(w.clone(), activations[l].clone())
         } else {
             let [p, out, inp] = w.dims();
@@ -338,13 +346,7 @@ pub fn mlp_forward(
 
 /// Makes the folded arrays dense once per episode, so the fused kernel never copies per step.
 fn dense_coefficients(c: FoldedCoefficients) -> FoldedCoefficients {
-    let dense = |t: Tensor<3>| {
-        if crate::plastic::fused::supported(&t.device()) {
-            crate::plastic::fused::make_dense(t)
-        } else {
-            t
-        }
-    };
+    let dense = crate::plastic::fused::make_dense::<3>;
     FoldedCoefficients {
         a: dense(c.a),
         b: dense(c.b),

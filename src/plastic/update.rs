@@ -7,18 +7,7 @@ use burn::tensor::Tensor;
 
 use crate::rule::FoldedCoefficients;
 
-/// Which implementation of the update to run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpdateKernel {
-    /// The fused kernel where the device supports it (flex, no autodiff), tensor ops elsewhere.
-    #[default]
-    Auto,
-    /// Always the portable tensor-op expression.
-    TensorOps,
-    /// The fused CPU kernel; falls back to tensor ops on devices it does not support.
-    Fused,
-}
+pub use crate::kernel::UpdateKernel;
 
 /// One Hebbian step of one layer with tensor ops. `pre`: `[P, in]`, `post`: `[P, out]`.
 /// Returns the new weights, optionally divided per agent by their max |w|.
@@ -73,7 +62,7 @@ pub fn update(
     post: Tensor<2>,
     normalize: bool,
 ) -> Tensor<3> {
-    if kernel != UpdateKernel::TensorOps && super::fused::supported(&weights.device()) {
+    if kernel.fused_on(&weights.device()) {
         return super::fused::update_fused(weights, coefficients, pre, post, normalize);
     }
     update_tensor_ops(weights, coefficients, pre, post, normalize)

@@ -244,6 +244,21 @@ impl Morphology {
         Self::from_mjcf_str(name, &format!("<built-in {name}>"), xml)
     }
 
+    /// A built-in morphology by name, or an MJCF file when the name ends in `.xml` (the one rule
+    /// configs, `eval --variants` and `replay --morphology` share).
+    pub fn by_name_or_file(name: &str) -> Result<Self, MorphologyError> {
+        if Self::is_file_name(name) {
+            Self::from_mjcf_file(name)
+        } else {
+            Self::builtin(name)
+        }
+    }
+
+    /// Whether a variant name names an MJCF file rather than a built-in morphology.
+    pub fn is_file_name(name: &str) -> bool {
+        name.ends_with(".xml")
+    }
+
     /// The MJCF text of the intact ant (pybullet_data's `mjcf/ant.xml`).
     pub fn intact_mjcf() -> &'static str {
         INTACT_XML
