@@ -179,7 +179,7 @@ fn initial_weights(
                 population,
                 o,
                 i,
-                crate::es::stream_seed(seed, l as u64, 0x1417),
+                crate::seeds::derive(seed, l as u64, crate::seeds::Purpose::InitialWeights),
             )
         })
         .collect();

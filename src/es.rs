@@ -24,6 +24,8 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::seeds::{Purpose, derive};
+
 pub use openai::OpenEs;
 pub use pgpe::Pgpe;
 pub use snes::{Snes, nes_utilities};
@@ -389,11 +391,11 @@ pub(crate) fn gaussian_rows(
     d: usize,
     device: &Device,
 ) -> Tensor<2> {
-    let base = stream_seed(seed, generation, 0x0E5);
+    let base = derive(seed, generation, Purpose::EsNoise);
     let mut noise = vec![0.0f32; rows * d];
     if d > 0 {
         noise.par_chunks_mut(d).enumerate().for_each(|(m, row)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(base, m as u64, 0));
+            let mut rng = ChaCha8Rng::seed_from_u64(derive(base, m as u64, Purpose::Row));
             row.iter_mut()
                 .for_each(|v| *v = StandardNormal.sample(&mut rng));
         });
@@ -450,16 +452,7 @@ pub(crate) fn apply_l2(
     fitness
 }
 
-/// Derives independent stream seeds from (run seed, generation, purpose).
-pub fn stream_seed(seed: u64, generation: u64, purpose: u64) -> u64 {
-    // SplitMix64 finaliser over a combination of the three.
-    let mut z = seed
-        .wrapping_add(generation.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_add(purpose.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::seeds::stream_seed;
 
 /// Candidate indices from worst to best: NaN/±inf first, ties in index order.
 fn worst_first(fitness: &[f32]) -> Vec<usize> {

@@ -33,6 +33,7 @@ pub mod rollout;
 pub mod rule;
 #[cfg(feature = "full")]
 pub mod run_lock;
+pub mod seeds;
 pub mod static_net;
 #[cfg(feature = "full")]
 pub mod task;

@@ -7,8 +7,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::controller::{Controller, ControllerSpec};
 use crate::env::{Env, EnvStep, VecEnv};
-use crate::es::stream_seed;
 use crate::protocol::{EpisodeScore, Protocol};
+use crate::seeds::{Purpose, derive};
 use crate::task::Task;
 
 /// Hooks into an episode, for experiments (freeze after N steps, clamp the actuators, zero
@@ -228,12 +228,12 @@ impl Chunking {
 
 /// The env seed of candidate `a` (of `p`) on variant `v` in an evaluation seeded with `seed`.
 pub fn env_seed(seed: u64, v: usize, p: usize, a: usize) -> u64 {
-    stream_seed(seed, (v * p + a) as u64, 0xE4)
+    derive(seed, (v * p + a) as u64, Purpose::Environment)
 }
 
 /// The initial-weight seed of a chunk starting at candidate `start`.
 pub fn init_seed(seed: u64, v: usize, p: usize, start: usize) -> u64 {
-    stream_seed(seed, (v * p + start) as u64, 0x1417)
+    derive(seed, (v * p + start) as u64, Purpose::InitialWeights)
 }
 
 /// The fitness of every candidate (`[P, D]`), averaged over the task's env variants.

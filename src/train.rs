@@ -10,12 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::controller::ControllerSpec;
-use crate::es::{Es, stream_seed};
+use crate::es::Es;
 use crate::files::{Model, ModelHeader, read_checkpoint, save_checkpoint, save_model};
 use crate::genome::{GenomeLayout, SegmentKind};
 use crate::metrics::{self, GenerationMetrics};
 use crate::rollout::{Chunking, evaluate};
 use crate::run_lock::RunLock;
+use crate::seeds::{Purpose, derive};
 use crate::task::Task;
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -204,7 +205,7 @@ impl Run {
             None => {
                 let centre = layout.initial_centre(
                     config.network.distribution,
-                    stream_seed(config.seed, 0, 0xC3),
+                    derive(config.seed, 0, Purpose::InitialCentre),
                 );
                 let es = Es::new(
                     config.es.clone(),
@@ -306,7 +307,7 @@ impl Run {
             &self.spec,
             &population,
             chunking,
-            stream_seed(self.config.seed, generation, 0xF17),
+            derive(self.config.seed, generation, Purpose::Evaluation),
         );
         let report = self.es.tell(&eval.fitness)?;
         let (mean, max, min, std, non_finite) = metrics::summarize(&eval.fitness);

@@ -193,7 +193,11 @@ pub fn pca(subject: &Subject, options: &PcaOptions) -> Result<PcaReport, Experim
         .collect();
     let (_, coefficient_std) = super::mean_std(&coefficients);
     let mut random_genome = genome.clone();
-    let mut rng = ChaCha8Rng::seed_from_u64(crate::es::stream_seed(options.seed, 0, 0x9CA));
+    let mut rng = ChaCha8Rng::seed_from_u64(crate::seeds::derive(
+        options.seed,
+        0,
+        crate::seeds::Purpose::PcaRandomCoefficients,
+    ));
     let normal = Normal::new(0.0f32, coefficient_std.max(0.0))
         .map_err(|e| super::bad("--model", format!("coefficient scale: {e}")))?;
     for r in &coefficient_ranges {

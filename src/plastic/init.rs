@@ -90,8 +90,11 @@ impl WeightInit {
         w.par_chunks_mut(out * inp)
             .enumerate()
             .for_each(|(agent, matrix)| {
-                let rng =
-                    ChaCha8Rng::seed_from_u64(crate::es::stream_seed(seed, agent as u64, 0x1417));
+                let rng = ChaCha8Rng::seed_from_u64(crate::seeds::derive(
+                    seed,
+                    agent as u64,
+                    crate::seeds::Purpose::InitialWeights,
+                ));
                 self.fill(matrix, out, inp, rng);
             });
         w

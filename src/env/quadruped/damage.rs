@@ -35,7 +35,8 @@ impl Damage {
     /// The damage of the episode with env seed `seed`: a leg uniformly, a fraction uniformly in
     /// [0, 1).
     pub fn from_seed(seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(crate::es::stream_seed(seed, 0, 0xDA3A6E));
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(crate::seeds::derive(seed, 0, crate::seeds::Purpose::Damage));
         Self {
             leg: rng.random_range(0..4),
             fraction: rng.random_range(0.0f32..1.0),
