@@ -98,7 +98,25 @@ fn serialize(
             )
         })
         .collect();
-    safetensors::serialize(views, Some(metadata)).expect("safetensors serialisation")
+    let bytes = safetensors::serialize(views, Some(metadata)).expect("safetensors serialisation");
+    canonical_header(bytes)
+}
+
+/// The same safetensors bytes with the JSON header's keys sorted: safetensors writes its
+/// metadata in hash order, which differs between processes, and equal files should be equal
+/// bytes (a run split over MPI ranks, or repeated, writes the identical model file).
+fn canonical_header(bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8-byte length")) as usize;
+    // serde_json's default map is ordered by key.
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("safetensors wrote a JSON header");
+    let mut json = serde_json::to_vec(&header).expect("JSON serialises");
+    json.resize(json.len().div_ceil(8) * 8, b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
 }
 
 struct Loaded {

@@ -6,6 +6,8 @@
 
 pub mod architecture;
 #[cfg(feature = "full")]
+pub mod cluster;
+#[cfg(feature = "full")]
 pub mod config;
 pub mod controller;
 pub mod conv;

@@ -527,9 +527,15 @@ fn run_train(
     resume_dir: Option<PathBuf>,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    // Under an MPI launcher (`mpirun -np N hebbian train ...`), this process is one rank.
+    let cluster = std::sync::Arc::new(
+        hebbian::cluster::Cluster::from_environment().map_err(anyhow::Error::msg)?,
+    );
+    let root = cluster.is_root();
     let options = TrainOptions {
-        progress: !quiet,
+        progress: !quiet && root,
         stop_after: None,
+        cluster: Some(cluster),
     };
     let summary = if let Some(dir) = resume_dir {
         resume(&dir, &options)?
@@ -565,9 +571,14 @@ fn run_train(
                 config.task.name, config.network.rule
             ))
         });
-        outln!("run folder: {}", out.display());
+        if root {
+            outln!("run folder: {}", out.display());
+        }
         train(config, &out, &options)?
     };
+    if !root {
+        return Ok(());
+    }
     if let (Some(first), Some(last)) = (summary.history.first(), summary.history.last()) {
         outln!(
             "generation {}: mean fitness {:.2} (max {:.2}); generation {}: mean {:.2} (max {:.2})",

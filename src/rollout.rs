@@ -256,18 +256,43 @@ pub fn evaluate(
     chunking: Chunking,
     seed: u64,
 ) -> Evaluation {
+    let p = population.dims()[0];
+    evaluate_rows(task, spec, population, chunking, seed, 0..p)
+}
+
+/// The chunk size [`evaluate`] uses for this population and controller.
+pub fn chunk_size(spec: &ControllerSpec, population: &Tensor<2>, chunking: Chunking) -> usize {
     let [p, d] = population.dims();
-    let synapses = spec.architecture.synapses();
-    let chunk = chunking.resolve(p, d, synapses, &population.device());
+    chunking.resolve(p, d, spec.architecture.synapses(), &population.device())
+}
+
+/// [`evaluate`] of the candidates `rows` only (the results are theirs, in order). `rows.start`
+/// must be a multiple of [`chunk_size`], so that every chunk, and with it every candidate's
+/// episode seeds and initial weights, is the one a whole-population evaluation gives: a
+/// population split over processes on chunk boundaries evaluates bit for bit as in one.
+pub fn evaluate_rows(
+    task: &Task,
+    spec: &ControllerSpec,
+    population: &Tensor<2>,
+    chunking: Chunking,
+    seed: u64,
+    rows: std::ops::Range<usize>,
+) -> Evaluation {
+    let p = population.dims()[0];
+    let chunk = chunk_size(spec, population, chunking);
+    assert!(
+        rows.start.is_multiple_of(chunk) && rows.end <= p,
+        "rows {rows:?} must start on a chunk boundary (chunk {chunk}) within {p}"
+    );
     let mut per_variant = Vec::with_capacity(task.variants.len());
     let mut env_steps = 0;
     let (mut policy_seconds, mut env_seconds) = (0.0, 0.0);
     for (v, variant) in task.variants.iter().enumerate() {
-        let mut fitness = Vec::with_capacity(p);
-        let mut start = 0;
-        while start < p {
-            let n = chunk.min(p - start);
-            let rows = population.clone().narrow(0, start, n);
+        let mut fitness = Vec::with_capacity(rows.len());
+        let mut start = rows.start;
+        while start < rows.end {
+            let n = chunk.min(p - start).min(rows.end - start);
+            let chunk_rows = population.clone().narrow(0, start, n);
             let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
             let seeds = EpisodeSeeds {
                 envs: (start..start + n)
@@ -275,7 +300,14 @@ pub fn evaluate(
                     .collect(),
                 init: init_seed(seed, v, p, start),
             };
-            let stats = run_episodes(&mut envs, &task.protocol, spec, &rows, &seeds, &mut NoHook);
+            let stats = run_episodes(
+                &mut envs,
+                &task.protocol,
+                spec,
+                &chunk_rows,
+                &seeds,
+                &mut NoHook,
+            );
             env_steps += stats.env_steps;
             policy_seconds += stats.policy_seconds;
             env_seconds += stats.env_seconds;
@@ -285,7 +317,7 @@ pub fn evaluate(
         per_variant.push(fitness);
     }
     let k = per_variant.len() as f32;
-    let fitness = (0..p)
+    let fitness = (0..rows.len())
         .map(|a| per_variant.iter().map(|f| f[a]).sum::<f32>() / k)
         .collect();
     Evaluation {

@@ -3,18 +3,20 @@
 //! progress and `--resume` continues bit for bit.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::es::Es;
 use crate::files::{Model, ModelHeader, read_checkpoint, save_checkpoint, save_model};
 use crate::genome::{GenomeLayout, SegmentKind};
 use crate::metrics::{self, GenerationMetrics};
-use crate::rollout::{Chunking, evaluate};
+use crate::rollout::{Chunking, chunk_size, evaluate_rows};
 use crate::run_lock::RunLock;
 use crate::seeds::{Purpose, derive};
 use crate::task::Task;
@@ -34,6 +36,16 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop after this many generations in this process (for tests of interrupted runs).
     pub stop_after: Option<u64>,
+    /// The processes the run is spread over (default: this one alone).
+    pub cluster: Option<Arc<Cluster>>,
+}
+
+impl TrainOptions {
+    fn cluster(&self) -> Arc<Cluster> {
+        self.cluster
+            .clone()
+            .unwrap_or_else(|| Arc::new(Cluster::single()))
+    }
 }
 
 /// What a run ended with.
@@ -52,23 +64,37 @@ struct Run {
     es: Es,
     dir: PathBuf,
     history: Vec<GenerationMetrics>,
-    /// Held for the whole run: no other process writes this folder meanwhile.
-    _lock: RunLock,
+    /// Held for the whole run by the process that writes the folder (rank 0): no other process
+    /// writes it meanwhile.
+    _lock: Option<RunLock>,
+    cluster: Arc<Cluster>,
 }
 
 /// Starts a new run in `dir` (which must not already hold a run).
 pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let lock = RunLock::acquire(dir)?;
-    if dir.join(CHECKPOINT_FILE).exists() || dir.join(CONFIG_FILE).exists() {
-        bail!(
-            "{} already holds a run; continue it with `hebbian train --resume {}` or choose another --out",
-            dir.display(),
-            dir.display()
-        );
+    let cluster = options.cluster();
+    cluster
+        .check_agreement("config", &config.to_toml())
+        .map_err(anyhow::Error::msg)?;
+    // Only rank 0 touches the folder (a failure there makes the MPI launcher end every rank).
+    let lock = if cluster.is_root() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let lock = RunLock::acquire(dir)?;
+        if dir.join(CHECKPOINT_FILE).exists() || dir.join(CONFIG_FILE).exists() {
+            bail!(
+                "{} already holds a run; continue it with `hebbian train --resume {}` or choose another --out",
+                dir.display(),
+                dir.display()
+            );
+        }
+        Some(lock)
+    } else {
+        None
+    };
+    let run = Run::new(config, dir, None, lock, cluster)?;
+    if run.cluster.is_root() {
+        crate::files::atomic_write(&dir.join(CONFIG_FILE), run.config.to_toml().as_bytes())?;
     }
-    let run = Run::new(config, dir, None, lock)?;
-    crate::files::atomic_write(&dir.join(CONFIG_FILE), run.config.to_toml().as_bytes())?;
     run.go(options)
 }
 
@@ -81,21 +107,30 @@ pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary
         "--resume {}: no such run folder",
         dir.display()
     );
-    let lock = RunLock::acquire(dir)?;
+    let cluster = options.cluster();
+    // Every rank reads the folder (it must be visible to all, e.g. on a shared filesystem);
+    // rank 0 alone locks and writes it.
+    let lock = if cluster.is_root() {
+        Some(RunLock::acquire(dir)?)
+    } else {
+        None
+    };
     let config = Config::load(&dir.join(CONFIG_FILE), &[])?;
     let checkpoint = dir.join(CHECKPOINT_FILE);
     let run = if checkpoint.exists() {
-        Run::new(config, dir, Some(checkpoint), lock)?
+        Run::new(config, dir, Some(checkpoint), lock, cluster)?
     } else {
-        tracing::warn!(
-            "{} has no checkpoint yet: starting it from generation 0",
-            dir.display()
-        );
         let metrics = dir.join(METRICS_FILE);
-        if metrics.exists() {
-            std::fs::remove_file(&metrics).with_context(|| metrics.display().to_string())?;
+        if cluster.is_root() {
+            tracing::warn!(
+                "{} has no checkpoint yet: starting it from generation 0",
+                dir.display()
+            );
+            if metrics.exists() {
+                std::fs::remove_file(&metrics).with_context(|| metrics.display().to_string())?;
+            }
         }
-        Run::new(config, dir, None, lock)?
+        Run::new(config, dir, None, lock, cluster)?
     };
     run.go(options)
 }
@@ -178,8 +213,14 @@ impl Run {
         config: Config,
         dir: &Path,
         checkpoint: Option<PathBuf>,
-        lock: RunLock,
+        lock: Option<RunLock>,
+        cluster: Arc<Cluster>,
     ) -> anyhow::Result<Self> {
+        // Before anything else every rank can fail on: ranks with different configs would
+        // evaluate different experiments.
+        cluster
+            .check_agreement("config", &config.to_toml())
+            .map_err(anyhow::Error::msg)?;
         let task = config.task().map_err(anyhow::Error::msg)?;
         let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
         let layout = spec.layout();
@@ -196,8 +237,13 @@ impl Run {
                     ),
                 }
                 let state = checkpoint.state;
-                let history = metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)
-                    .map_err(anyhow::Error::msg)?;
+                // Rank 0 keeps the history (metrics, best model, plot); the others need none.
+                let history = if cluster.is_root() {
+                    metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)
+                        .map_err(anyhow::Error::msg)?
+                } else {
+                    Vec::new()
+                };
                 tracing::info!(generation = state.generation, "resuming {}", dir.display());
                 let es = Es::from_state(config.es.clone(), config.population, state, &device)?;
                 (es, history)
@@ -254,6 +300,7 @@ impl Run {
             dir: dir.to_path_buf(),
             history,
             _lock: lock,
+            cluster,
         })
     }
 
@@ -302,15 +349,26 @@ impl Run {
         let chunking = Chunking {
             chunk: self.config.run.chunk,
         };
-        let eval = evaluate(
+        // This process's share of the population, on chunk boundaries (so it evaluates exactly
+        // as the whole population would), then every rank's fitness in rank (= row) order.
+        let p = population.dims()[0];
+        let chunk = chunk_size(&self.spec, &population, chunking);
+        let chunks = self.cluster.share(p.div_ceil(chunk));
+        let rows = (chunks.start * chunk).min(p)..(chunks.end * chunk).min(p);
+        let eval = evaluate_rows(
             &self.task,
             &self.spec,
             &population,
             chunking,
             derive(self.config.seed, generation, Purpose::Evaluation),
+            rows,
         );
-        let report = self.es.tell(&eval.fitness)?;
-        let (mean, max, min, std, non_finite) = metrics::summarize(&eval.fitness);
+        let fitness = self.cluster.gather_f32(&eval.fitness);
+        let env_steps = self.cluster.sum_f64(eval.env_steps as f64) as u64;
+        let policy_seconds = self.cluster.sum_f64(eval.policy_seconds);
+        let env_seconds = self.cluster.sum_f64(eval.env_seconds);
+        let report = self.es.tell(&fitness)?;
+        let (mean, max, min, std, non_finite) = metrics::summarize(&fitness);
         let wall = start.elapsed().as_secs_f64();
         let m = GenerationMetrics {
             generation,
@@ -322,12 +380,16 @@ impl Run {
             learning_rate: self.es.learning_rate(),
             sigma: self.es.sigma(),
             wall_seconds: wall,
-            env_steps: eval.env_steps,
-            agent_steps_per_second: eval.env_steps as f64 / wall.max(1e-9),
-            policy_seconds: eval.policy_seconds,
-            env_seconds: eval.env_seconds,
+            env_steps,
+            agent_steps_per_second: env_steps as f64 / wall.max(1e-9),
+            policy_seconds,
+            env_seconds,
         };
         tracing::debug!(?m, step_norm = report.step_norm, "generation done");
+        if !self.cluster.is_root() {
+            self.history.push(m.clone());
+            return Ok(m);
+        }
         // The centre this generation sampled around is kept when its population did best; it
         // is written before the checkpoint, so a crash in between redoes the generation and
         // rewrites the same file.
