@@ -75,12 +75,19 @@ fn rollouts() {
         "ant",
         "physics + 28-128-64-8 + update",
         REFERENCE_ROLLOUT,
-        &[(1, 1000), (64, 500), (512, 200)],
+        if full_rollout::on_gpu() {
+            &[(1024, 200), (4096, 100)]
+        } else {
+            &[(1, 1000), (64, 500), (512, 200)]
+        },
     );
 }
 
 fn main() {
     rollouts();
+    if full_rollout::flag("rollouts-only") {
+        return;
+    }
     let morph = Morphology::builtin("intact").expect("built-in morphology");
     let threads = rayon::current_num_threads();
     let episodes: usize = std::env::var("ANT_BENCH_EPISODES")

@@ -72,12 +72,19 @@ fn rollouts() {
         "car_racing",
         "render + 84x84 + conv + 648-128-64-3 + update",
         REFERENCE_ROLLOUT,
-        &[(1, 300), (64, 200), (256, 100)],
+        if full_rollout::on_gpu() {
+            &[(256, 200), (1024, 100)]
+        } else {
+            &[(1, 300), (64, 200), (256, 100)]
+        },
     );
 }
 
 fn main() {
     rollouts();
+    if full_rollout::flag("rollouts-only") {
+        return;
+    }
     let reps = 5;
     let mut env = CarRacing::new();
     let mut seed = 1000;

@@ -298,7 +298,7 @@ fn main() {
                 continue;
             }
             let ps: &[usize] = if gpu {
-                &[1, 64, 1024]
+                &[1024, 4096, 16384]
             } else {
                 &[1, 64, 1024, 4096]
             };
@@ -326,7 +326,11 @@ fn main() {
                 );
             }
             let car = Architecture::car_racing();
-            let ps: &[usize] = if quick { &[1, 64] } else { &[1, 64, 256] };
+            let ps: &[usize] = match (gpu, quick) {
+                (true, _) => &[256, 1024],
+                (false, true) => &[1, 64],
+                (false, false) => &[1, 64, 256],
+            };
             for &p in ps {
                 let mut net = build(&car, p, kernel, &device);
                 let Some(rate) = try_measure(&mut net, p, budget) else {

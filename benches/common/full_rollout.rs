@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use hebbian::config::Config;
-use hebbian::es::OpenEs;
+use hebbian::es::Es;
 use hebbian::rollout::{Chunking, evaluate};
 
 /// Throughput of one generation of P random Hebbian ABCD_lr candidates on a task's first
@@ -17,9 +17,27 @@ pub struct RolloutFigures {
     pub env_share: f64,
 }
 
-pub fn full_rollout(task: &str, population: usize, steps: usize) -> RolloutFigures {
+/// The value of `--NAME VALUE` among the bench's arguments.
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2)
+        .find(|w| w[0] == format!("--{name}"))
+        .map(|w| w[1].clone())
+}
+
+/// Whether `--NAME` is among the bench's arguments.
+pub fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == format!("--{name}"))
+}
+
+/// Whether `--device` names a GPU backend (the benches then use GPU-sized populations).
+pub fn on_gpu() -> bool {
+    arg("device").is_some_and(|d| d != "flex" && d != "ndarray")
+}
+
+pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -> RolloutFigures {
     let text = format!(
-        "seed = 1\ngenerations = 1\npopulation = {}\n[task]\nname = \"{task}\"\n[network]\nrule = \"ABCD_lr\"\n",
+        "seed = 1\ngenerations = 1\npopulation = {}\n[task]\nname = \"{task}\"\n[network]\nrule = \"ABCD_lr\"\n[run]\ndevice = \"{device}\"\n",
         population.max(2).next_multiple_of(2)
     );
     let config = Config::parse(&text, "bench", &[]).expect("bench config");
@@ -31,7 +49,7 @@ pub fn full_rollout(task: &str, population: usize, steps: usize) -> RolloutFigur
     let spec = config.controller_spec(&task).expect("spec");
     let device = hebbian::device_from_name(&config.run.device).expect("device");
     let centre = spec.layout().initial_centre(config.network.distribution, 1);
-    let mut es = OpenEs::new(config.es.clone(), config.population, centre, 1, &device).expect("es");
+    let mut es = Es::new(config.es.clone(), config.population, centre, 1, &device).expect("es");
     let candidates = es.ask().narrow(0, 0, population);
     let start = Instant::now();
     let eval = evaluate(&task, &spec, &candidates, Chunking { chunk: 0 }, 7);
@@ -44,13 +62,15 @@ pub fn full_rollout(task: &str, population: usize, steps: usize) -> RolloutFigur
 }
 
 /// Prints one line per `(P, steps)` case: agent-steps/s in total and per core, the ratio to
-/// the reference's per-core rate, and the policy/env split.
+/// the reference's per-core rate, and the policy/env split. `--device NAME` runs the networks
+/// on that backend (the environments stay on CPU threads).
 pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[(usize, usize)]) {
     let threads = rayon::current_num_threads() as f64;
+    let device = arg("device").unwrap_or_else(|| "flex".into());
     for &(p, steps) in cases {
-        let f = full_rollout(task, p, steps);
+        let f = full_rollout(task, p, steps, &device);
         println!(
-            "{task} full Hebbian rollout ({what}) P={p}, {steps} steps: {:.0} agent-steps/s on \
+            "{task} full Hebbian rollout ({what}, {device}) P={p}, {steps} steps: {:.0} agent-steps/s on \
              {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
              policy {:.0}% / env {:.0}% of wall",
             f.agent_steps_per_second,
