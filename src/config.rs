@@ -11,7 +11,7 @@ use crate::controller::ControllerSpec;
 use crate::es::EsConfig;
 use crate::genome::{Granularity, InitialDistribution};
 use crate::plastic::{UpdateKernel, WeightInit};
-use crate::rule::Rule;
+use crate::rule::{Rule, RuleChoice};
 use crate::task::Task;
 
 /// A whole experiment.
@@ -46,7 +46,7 @@ pub struct TaskConfig {
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     /// A Hebbian rule name (`ABCD_lr`, ...) or `static` for the fixed-weight baseline.
-    pub rule: String,
+    pub rule: RuleChoice,
     #[serde(default = "default_init")]
     pub init: WeightInit,
     /// Per-layer max-|w| normalisation; unset = the task's default (on for CarRacing only).
@@ -61,6 +61,20 @@ pub struct NetworkConfig {
     /// needs rule `ABCD_lr`).
     #[serde(default)]
     pub granularity: Granularity,
+}
+
+impl NetworkConfig {
+    /// A Hebbian network with every other setting at its default.
+    pub fn hebbian(rule: Rule) -> Self {
+        Self {
+            rule: RuleChoice::Hebbian(rule),
+            init: default_init(),
+            normalize: None,
+            kernel: UpdateKernel::default(),
+            distribution: default_distribution(),
+            granularity: Granularity::default(),
+        }
+    }
 }
 
 fn default_init() -> WeightInit {
@@ -99,7 +113,7 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("--set {}: {message}", assignment.escape_debug())]
+    #[error("--set {}: {message}", assignment.replace('\n', "\\n").replace('\r', "\\r"))]
     BadOverride { assignment: String, message: String },
 }
 
@@ -142,8 +156,17 @@ impl Config {
             }
         };
         check_f32_range(&value, "").map_err(&blame)?;
+        // The path of a refused value names its key (`network.kernel: unknown variant ...`).
         let config: Config =
-            Config::deserialize(toml::Value::Table(value)).map_err(|e| blame(e.to_string()))?;
+            serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                blame(if path.is_empty() || path == "." {
+                    inner
+                } else {
+                    format!("key `{path}`: {inner}")
+                })
+            })?;
         config.validate().map_err(blame)?;
         Ok(config)
     }
@@ -159,8 +182,6 @@ impl Config {
         if self.generations == 0 {
             return Err("key `generations`: must be at least 1".into());
         }
-        self.rule()
-            .map_err(|e| format!("key `network.rule`: {e}"))?;
         Task::by_name(&self.task.name, &self.task.variants)
             .map_err(|e| format!("key `task`: {e}"))?;
         crate::device::device_from_name(&self.run.device)
@@ -181,25 +202,22 @@ impl Config {
                 spec.layout().len()
             ),
         )?;
-        if self.network.granularity == Granularity::Neuron && self.rule()? != Some(Rule::AbcdLr) {
+        if self.network.granularity == Granularity::Neuron && self.rule() != Some(Rule::AbcdLr) {
             return Err(format!(
                 "key `network.granularity`: `neuron` (NcHL) is the neuron-level ABCD_lr rule; \
                  set network.rule = \"ABCD_lr\", not `{}`",
                 self.network.rule
             ));
         }
-        if self.network.init == WeightInit::Coevolve && self.rule()?.is_none() {
+        if self.network.init == WeightInit::Coevolve && self.rule().is_none() {
             return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
         }
         Ok(())
     }
 
     /// The Hebbian rule, or `None` for the static baseline.
-    pub fn rule(&self) -> Result<Option<Rule>, String> {
-        match self.network.rule.as_str() {
-            "static" => Ok(None),
-            name => name.parse().map(Some),
-        }
+    pub fn rule(&self) -> Option<Rule> {
+        self.network.rule.hebbian()
     }
 
     /// The task this config trains on.
@@ -211,7 +229,7 @@ impl Config {
     pub fn controller_spec(&self, task: &Task) -> Result<ControllerSpec, String> {
         Ok(ControllerSpec {
             architecture: task.architecture.clone(),
-            rule: self.rule()?,
+            rule: self.rule(),
             init: self.network.init,
             normalize: self.network.normalize.unwrap_or(task.default_normalize),
             kernel: self.network.kernel,

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::config::Config;
+use crate::config::{Config, NetworkConfig, RunConfig, TaskConfig};
 use crate::controller::ControllerSpec;
+use crate::rule::Rule;
 use crate::task::Task;
 
 use crate::env::{EnvStep, VecEnv};
@@ -78,11 +79,24 @@ fn open(source: &PolicySource, options: &RenderOptions) -> anyhow::Result<Policy
         }
         PolicySource::Random { task } => {
             let device_name = options.device.as_deref().unwrap_or("flex");
-            let text = format!(
-                "seed = {}\ngenerations = 1\npopulation = 2\n[task]\nname = {task:?}\n[network]\nrule = \"ABCD_lr\"\n[run]\ndevice = {device_name:?}\n",
-                options.seed
-            );
-            let config = Config::parse(&text, "<random policy>", &[])?;
+            let config = Config {
+                seed: options.seed,
+                generations: 1,
+                population: 2,
+                task: TaskConfig {
+                    name: task.clone(),
+                    variants: Vec::new(),
+                },
+                network: NetworkConfig::hebbian(Rule::AbcdLr),
+                es: Default::default(),
+                run: RunConfig {
+                    device: device_name.to_string(),
+                    chunk: 0,
+                },
+            };
+            config
+                .validate()
+                .map_err(|e| anyhow::anyhow!("random policy for --task {task}: {e}"))?;
             let task = Task::for_evaluation(task, &variants).map_err(anyhow::Error::msg)?;
             let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
             let genome = spec

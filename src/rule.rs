@@ -237,6 +237,58 @@ impl FromStr for Rule {
     }
 }
 
+/// A network's rule as an experiment file names it: a Hebbian rule, or `static` for the
+/// fixed-weight baseline. Stored typed; written and read as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleChoice {
+    Static,
+    Hebbian(Rule),
+}
+
+impl RuleChoice {
+    /// The Hebbian rule, or `None` for the static baseline.
+    pub fn hebbian(self) -> Option<Rule> {
+        match self {
+            RuleChoice::Static => None,
+            RuleChoice::Hebbian(r) => Some(r),
+        }
+    }
+}
+
+impl fmt::Display for RuleChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleChoice::Static => f.write_str("static"),
+            RuleChoice::Hebbian(r) => f.write_str(r.name()),
+        }
+    }
+}
+
+impl FromStr for RuleChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "static" {
+            return Ok(RuleChoice::Static);
+        }
+        s.parse()
+            .map(RuleChoice::Hebbian)
+            .map_err(|e| format!("{e}, or static"))
+    }
+}
+
+impl serde::Serialize for RuleChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RuleChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
