@@ -221,7 +221,7 @@ impl Config {
     }
 
     /// The task this config trains on.
-    pub fn task(&self) -> Result<Task, String> {
+    pub fn task(&self) -> Result<Task, crate::task::TaskError> {
         Task::by_name(&self.task.name, &self.task.variants)
     }
 

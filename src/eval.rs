@@ -96,7 +96,7 @@ impl LoadedModel {
             config.run.device = d.to_string();
         }
         let device = crate::device::device_from_name(&config.run.device)?;
-        let task = Task::for_evaluation(&config.task.name, variants).map_err(anyhow::Error::msg)?;
+        let task = Task::for_evaluation(&config.task.name, variants)?;
         let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
         let model = load_model(path, &spec.layout(), &task.name, &rule_name(&spec))?;
         Ok(Self {

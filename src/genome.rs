@@ -31,6 +31,21 @@ pub enum Granularity {
     Neuron,
 }
 
+/// A buffer that does not fit the layout.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GenomeError {
+    #[error(
+        "reference coefficients have {got} numbers, expected {expected} (genome {genome} vs \
+         {genome_expected})"
+    )]
+    ReferenceSize {
+        got: usize,
+        expected: usize,
+        genome: usize,
+        genome_expected: usize,
+    },
+}
+
 /// What a run of the genome holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentKind {
@@ -335,15 +350,19 @@ impl GenomeLayout {
 
     /// Writes reference-layout coefficients `H[S, K]` into a genome (inverse of
     /// [`Self::coefficients_to_reference`]). Returns an error naming the expected size.
-    pub fn coefficients_from_reference(&self, h: &[f32], genome: &mut [f32]) -> Result<(), String> {
+    pub fn coefficients_from_reference(
+        &self,
+        h: &[f32],
+        genome: &mut [f32],
+    ) -> Result<(), GenomeError> {
         let expected: usize = self.coefficient_segments().map(Segment::len).sum();
         if h.len() != expected || genome.len() != self.len {
-            return Err(format!(
-                "reference coefficients have {} numbers, expected {expected} (genome {} vs {})",
-                h.len(),
-                genome.len(),
-                self.len
-            ));
+            return Err(GenomeError::ReferenceSize {
+                got: h.len(),
+                expected,
+                genome: genome.len(),
+                genome_expected: self.len,
+            });
         }
         let mut next = h.iter();
         for s in self.coefficient_segments() {

@@ -478,9 +478,7 @@ fn run_experiment(which: ExperimentCommand) -> anyhow::Result<()> {
 
 fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
     // The task registry (the same one configs and replays use) knows each task's network.
-    let arch = hebbian::task::Task::for_evaluation(task, &[])
-        .map_err(anyhow::Error::msg)?
-        .architecture;
+    let arch = hebbian::task::Task::for_evaluation(task, &[])?.architecture;
     let rule = (!static_weights).then_some(rule);
     let c = arch.counts(rule);
     let kind = rule.map_or("static weights".to_string(), |r| format!("Hebbian {r}"));

@@ -30,6 +30,29 @@ pub struct GenerationMetrics {
     pub env_seconds: f64,
 }
 
+/// Why metrics could not be read, rewritten or drawn; each names the file (and line).
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {source}")]
+    Line {
+        path: std::path::PathBuf,
+        line: usize,
+        source: serde_json::Error,
+    },
+    #[error("{path}: cannot draw the plot: {message}")]
+    Plot {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error(transparent)]
+    Write(#[from] crate::files::FileError),
+}
+
 /// Mean, max, min and population std over the finite values, and how many were not finite.
 pub fn summarize(fitness: &[f32]) -> (f32, f32, f32, f32, usize) {
     let finite: Vec<f64> = fitness
@@ -64,7 +87,7 @@ pub fn append(path: &Path, m: &GenerationMetrics) -> std::io::Result<()> {
 }
 
 /// Reads `metrics.jsonl`; malformed lines are an error naming the line.
-pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, String> {
+pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, MetricsError> {
     read_lines(path, false).map(|(lines, _)| lines)
 }
 
@@ -73,11 +96,16 @@ pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, String> {
 fn read_lines(
     path: &Path,
     torn_tail_allowed: bool,
-) -> Result<(Vec<GenerationMetrics>, Option<usize>), String> {
+) -> Result<(Vec<GenerationMetrics>, Option<usize>), MetricsError> {
     let text = match std::fs::read(path) {
         Ok(t) => String::from_utf8_lossy(&t).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(source) => {
+            return Err(MetricsError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
     let lines: Vec<(usize, &str)> = text
         .lines()
@@ -89,7 +117,13 @@ fn read_lines(
         match serde_json::from_str(l) {
             Ok(m) => out.push(m),
             Err(_) if torn_tail_allowed && k + 1 == lines.len() => return Ok((out, Some(n + 1))),
-            Err(e) => return Err(format!("{}:{}: {e}", path.display(), n + 1)),
+            Err(source) => {
+                return Err(MetricsError::Line {
+                    path: path.to_path_buf(),
+                    line: n + 1,
+                    source,
+                });
+            }
         }
     }
     Ok((out, None))
@@ -99,7 +133,7 @@ fn read_lines(
 /// generation that was logged but not checkpointed is not counted twice). A torn last line (a
 /// crash while it was written) is dropped with a warning; a malformed line before it is an
 /// error, since that is not what a crash leaves.
-pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetrics>, String> {
+pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetrics>, MetricsError> {
     let (lines, torn) = read_lines(path, true)?;
     if let Some(line) = torn {
         tracing::warn!(
@@ -116,27 +150,29 @@ pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetri
         .iter()
         .map(|m| serde_json::to_string(m).expect("serialise") + "\n")
         .collect();
-    crate::files::atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())?;
+    crate::files::atomic_write(path, text.as_bytes())?;
     Ok(kept)
 }
 
 /// Draws mean and max fitness per generation (with the min–max band) to a PNG, written
 /// atomically (a failed plot never leaves a truncated file).
-pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(), String> {
+pub fn plot(path: &Path, title: &str, history: &[GenerationMetrics]) -> Result<(), MetricsError> {
     const SIZE: (u32, u32) = (900, 540);
     let mut rgb = vec![255u8; (SIZE.0 * SIZE.1 * 3) as usize];
-    draw_plot(&mut rgb, SIZE, path, title, history)?;
-    crate::files::write_png_rgb(path, &rgb, SIZE.0, SIZE.1).map_err(|e| e.to_string())
+    draw_plot(&mut rgb, SIZE, title, history).map_err(|message| MetricsError::Plot {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(crate::files::write_png_rgb(path, &rgb, SIZE.0, SIZE.1)?)
 }
 
 fn draw_plot(
     rgb: &mut [u8],
     size: (u32, u32),
-    path: &Path,
     title: &str,
     history: &[GenerationMetrics],
 ) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let err = |e: &dyn std::fmt::Display| e.to_string();
     let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let pts: Vec<&GenerationMetrics> = history

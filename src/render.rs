@@ -97,7 +97,7 @@ fn open(source: &PolicySource, options: &RenderOptions) -> anyhow::Result<Policy
             config
                 .validate()
                 .map_err(|e| anyhow::anyhow!("random policy for --task {task}: {e}"))?;
-            let task = Task::for_evaluation(task, &variants).map_err(anyhow::Error::msg)?;
+            let task = Task::for_evaluation(task, &variants)?;
             let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
             let genome = spec
                 .layout()

@@ -9,6 +9,21 @@ use crate::env::cartpole::CartPole;
 use crate::env::quadruped::{Ant, BUILTIN_NAMES, Morphology, RANDOM_DAMAGE, RandomDamageAnt};
 pub use crate::protocol::Protocol;
 
+/// A task or variant name this build does not know, or a morphology file it cannot load.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("unknown task `{name}`; expected one of: {}", Task::names().join(", "))]
+    UnknownTask { name: String },
+    #[error("task `{task}` has no variant `{variant}`; known: {known}")]
+    UnknownVariant {
+        task: String,
+        variant: String,
+        known: String,
+    },
+    #[error(transparent)]
+    Morphology(#[from] crate::env::quadruped::MorphologyError),
+}
+
 /// Builds a fresh environment of one variant (e.g. one morphology).
 pub type EnvFactory = Arc<dyn Fn() -> Box<dyn Env> + Send + Sync>;
 
@@ -76,22 +91,21 @@ impl Task {
     }
 
     /// A task with every variant it knows, and the variants it trains on by default.
-    fn known(name: &str) -> Result<(Self, &'static [&'static str]), String> {
+    fn known(name: &str) -> Result<(Self, &'static [&'static str]), TaskError> {
         match name {
             "cartpole" => Ok((Self::cartpole(), &[])),
             "car_racing" => Ok((Self::car_racing(), &[])),
             // The paper trains on the mean over intact and right-damaged; left stays unseen.
             "ant" => Ok((Self::ant(), &["intact", "right_damaged"])),
-            other => Err(format!(
-                "unknown task `{other}`; expected one of: {}",
-                Self::names().join(", ")
-            )),
+            other => Err(TaskError::UnknownTask {
+                name: other.to_string(),
+            }),
         }
     }
 
     /// The task for a name with its training variants (`variants`: names of env variants, or
     /// for the Ant paths to MJCF files; empty = the task's default training set).
-    pub fn by_name(name: &str, variants: &[String]) -> Result<Self, String> {
+    pub fn by_name(name: &str, variants: &[String]) -> Result<Self, TaskError> {
         let (task, defaults) = Self::known(name)?;
         if variants.is_empty() {
             let defaults: Vec<String> = defaults.iter().map(|s| s.to_string()).collect();
@@ -101,14 +115,14 @@ impl Task {
     }
 
     /// The task with every variant it knows (evaluation reports each one), or only `variants`.
-    pub fn for_evaluation(name: &str, variants: &[String]) -> Result<Self, String> {
+    pub fn for_evaluation(name: &str, variants: &[String]) -> Result<Self, TaskError> {
         Self::known(name)?.0.with_variants(variants)
     }
 
     /// Keeps only the named variants (in that order); empty keeps them all. For the Ant a name
     /// ending in `.xml` loads that MJCF morphology, and `random_damage` is a body with one
     /// randomly cut shin, re-drawn every episode (list it N times for N bodies per candidate).
-    pub fn with_variants(mut self, names: &[String]) -> Result<Self, String> {
+    pub fn with_variants(mut self, names: &[String]) -> Result<Self, TaskError> {
         if names.is_empty() {
             return Ok(self);
         }
@@ -119,7 +133,7 @@ impl Task {
             } else if self.name == "ant" && n == RANDOM_DAMAGE {
                 chosen.push(variant(RANDOM_DAMAGE, RandomDamageAnt::new));
             } else if self.name == "ant" && Morphology::is_file_name(n) {
-                let morph = Morphology::from_mjcf_file(n).map_err(|e| e.to_string())?;
+                let morph = Morphology::from_mjcf_file(n)?;
                 chosen.push(ant_variant(morph));
             } else {
                 let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
@@ -128,11 +142,11 @@ impl Task {
                 } else {
                     ""
                 };
-                return Err(format!(
-                    "task `{}` has no variant `{n}`; known: {}{files}",
-                    self.name,
-                    known.join(", ")
-                ));
+                return Err(TaskError::UnknownVariant {
+                    task: self.name.clone(),
+                    variant: n.clone(),
+                    known: format!("{}{files}", known.join(", ")),
+                });
             }
         }
         self.variants = chosen;

@@ -221,7 +221,7 @@ impl Run {
         cluster
             .check_agreement("config", &config.to_toml())
             .map_err(anyhow::Error::msg)?;
-        let task = config.task().map_err(anyhow::Error::msg)?;
+        let task = config.task()?;
         let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
         let layout = spec.layout();
         let device = crate::device::device_from_name(&config.run.device)?;
@@ -239,8 +239,7 @@ impl Run {
                 let state = checkpoint.state;
                 // Rank 0 keeps the history (metrics, best model, plot); the others need none.
                 let history = if cluster.is_root() {
-                    metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)
-                        .map_err(anyhow::Error::msg)?
+                    metrics::truncate_from(&dir.join(METRICS_FILE), state.generation)?
                 } else {
                     Vec::new()
                 };

@@ -37,12 +37,15 @@ fn ant_trains_on_intact_and_right_damaged_and_keeps_left_unseen() {
     );
     let custom = Task::by_name("ant", &[file]).unwrap();
     assert_eq!(custom.variants[0].name, "ant_asym_left");
-    let err = Task::by_name("ant", &["tripod".into()]).err().unwrap();
+    let err = Task::by_name("ant", &["tripod".into()])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         err.contains("tripod") && err.contains("left_damaged"),
         "{err}"
     );
-    let err = Task::by_name("pong", &[]).err().unwrap();
+    let err = Task::by_name("pong", &[]).err().unwrap().to_string();
     assert!(err.contains("car_racing"), "{err}");
 }
 
