@@ -201,6 +201,29 @@ impl EsState {
         }
     }
 
+    /// The named per-dimension vector as a tensor, `default` everywhere when the state lacks it
+    /// (a fresh start); a vector of the wrong length is an error.
+    pub fn vector_or(
+        &self,
+        name: &str,
+        default: f32,
+        device: &Device,
+    ) -> Result<Tensor<1>, EsError> {
+        let d = self.centre.len();
+        let v = match self.vector(name) {
+            Some(v) if v.len() == d => v.to_vec(),
+            Some(v) => {
+                return Err(EsError::StateShape {
+                    name: name.to_string(),
+                    got: v.len(),
+                    expected: d,
+                });
+            }
+            None => vec![default; d],
+        };
+        Ok(Tensor::from_data(TensorData::new(v, [d]), device))
+    }
+
     /// The named vector, if the state has it.
     pub fn vector(&self, name: &str) -> Option<&[f32]> {
         self.vectors
@@ -424,6 +447,32 @@ pub(crate) fn host(t: &Tensor<1>) -> Vec<f32> {
 
 pub(crate) fn norm(t: &Tensor<1>) -> f32 {
     t.clone().powf_scalar(2.0).sum().into_scalar::<f32>().sqrt()
+}
+
+/// What every `tell` starts with: the fitness count checked, the pending `ask` taken (its noise
+/// and population), the L2 penalty applied, and the non-finite candidates counted.
+pub(crate) struct Told {
+    pub noise: Tensor<2>,
+    pub fitness: Vec<f32>,
+    pub non_finite: usize,
+}
+
+pub(crate) fn receive(
+    raw_fitness: &[f32],
+    population: usize,
+    pending: &mut Option<(Tensor<2>, Tensor<2>)>,
+    l2_ranges: &[Range<usize>],
+    l2: f32,
+) -> Result<Told, EsError> {
+    check_fitness_count(raw_fitness, population)?;
+    let (noise, candidates) = pending.take().ok_or(EsError::NoAsk)?;
+    let fitness = apply_l2(raw_fitness, &candidates, l2_ranges, l2);
+    let non_finite = fitness.iter().filter(|f| !f.is_finite()).count();
+    Ok(Told {
+        noise,
+        fitness,
+        non_finite,
+    })
 }
 
 /// Fitness minus `l2 · mean(x²)` over `ranges` of each candidate's row.

@@ -6,8 +6,8 @@ use std::ops::Range;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{
-    EsConfig, EsError, EsState, TellReport, apply_l2, centred_standardised_ranks, gaussian_rows,
-    mirrored, pair_weights,
+    EsConfig, EsError, EsState, TellReport, centred_standardised_ranks, gaussian_rows, mirrored,
+    pair_weights,
 };
 
 /// The OpenAI-ES search distribution over flat vectors of length D.
@@ -129,15 +129,17 @@ impl OpenEs {
 
     /// Moves the distribution with this generation's fitness (higher is better).
     pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
-        super::check_fitness_count(raw_fitness, self.population)?;
-        let (half, population) = self.pending.take().ok_or(EsError::NoAsk)?;
-        let fitness = apply_l2(
+        let super::Told {
+            noise: half,
+            fitness,
+            non_finite,
+        } = super::receive(
             raw_fitness,
-            &population,
+            self.population,
+            &mut self.pending,
             &self.l2_ranges,
             self.config.l2_penalty,
-        );
-        let non_finite = fitness.iter().filter(|f| !f.is_finite()).count();
+        )?;
         let shaped = centred_standardised_ranks(&fitness).ok_or(EsError::NoSpread)?;
 
         // Σ_k F_k ε_k with ε_{2m} = e_m, ε_{2m+1} = -e_m  →  Σ_m (F_{2m} - F_{2m+1}) e_m.

@@ -14,8 +14,8 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{
-    CentreOptimizer, EsConfig, EsError, EsState, TellReport, apply_l2, centred_ranks,
-    gaussian_rows, mirrored, pair_weights,
+    CentreOptimizer, EsConfig, EsError, EsState, TellReport, centred_ranks, gaussian_rows,
+    mirrored, pair_weights,
 };
 
 /// ClipUp's velocity or Adam's moments.
@@ -53,20 +53,7 @@ impl Pgpe {
     ) -> Result<Self, EsError> {
         super::check_population(population)?;
         let d = state.centre.len();
-        let vector = |name: &str, default: f32| -> Result<Tensor<1>, EsError> {
-            let v = match state.vector(name) {
-                Some(v) if v.len() == d => v.to_vec(),
-                Some(v) => {
-                    return Err(EsError::StateShape {
-                        name: name.to_string(),
-                        got: v.len(),
-                        expected: d,
-                    });
-                }
-                None => vec![default; d],
-            };
-            Ok(Tensor::from_data(TensorData::new(v, [d]), device))
-        };
+        let vector = |name: &str, default: f32| state.vector_or(name, default, device);
         let optimizer = match config.optimizer {
             CentreOptimizer::ClipUp => OptimizerState::ClipUp {
                 velocity: vector("velocity", 0.0)?,
@@ -152,15 +139,17 @@ impl Pgpe {
     }
 
     pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
-        super::check_fitness_count(raw_fitness, self.population)?;
-        let (half, population) = self.pending.take().ok_or(EsError::NoAsk)?;
-        let fitness = apply_l2(
+        let super::Told {
+            noise: half,
+            fitness,
+            non_finite,
+        } = super::receive(
             raw_fitness,
-            &population,
+            self.population,
+            &mut self.pending,
             &self.l2_ranges,
             self.config.l2_penalty,
-        );
-        let non_finite = fitness.iter().filter(|f| !f.is_finite()).count();
+        )?;
         let ranks = centred_ranks(&fitness).ok_or(EsError::NoSpread)?;
         let [m, d] = half.dims();
         let device = self.centre.device();

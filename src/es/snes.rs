@@ -11,7 +11,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::{EsConfig, EsError, EsState, TellReport, apply_l2, gaussian_rows, pair_weights};
+use super::{EsConfig, EsError, EsState, TellReport, gaussian_rows, pair_weights};
 
 /// SNES's search distribution: centre μ and per-dimension σ.
 pub struct Snes {
@@ -38,20 +38,9 @@ impl Snes {
             return Err(EsError::BadPopulation(population));
         }
         let d = state.centre.len();
-        let stdev = match state.vector("stdev") {
-            Some(v) if v.len() == d => v.to_vec(),
-            Some(v) => {
-                return Err(EsError::StateShape {
-                    name: "stdev".into(),
-                    got: v.len(),
-                    expected: d,
-                });
-            }
-            None => vec![config.sigma; d],
-        };
         Ok(Self {
             population,
-            stdev: Tensor::from_data(TensorData::new(stdev, [d]), device),
+            stdev: state.vector_or("stdev", config.sigma, device)?,
             centre: Tensor::from_data(TensorData::new(state.centre, [d]), device),
             generation: state.generation,
             seed: state.seed,
@@ -116,15 +105,17 @@ impl Snes {
     }
 
     pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
-        super::check_fitness_count(raw_fitness, self.population)?;
-        let (unit, population) = self.pending.take().ok_or(EsError::NoAsk)?;
-        let fitness = apply_l2(
+        let super::Told {
+            noise: unit,
+            fitness,
+            non_finite,
+        } = super::receive(
             raw_fitness,
-            &population,
+            self.population,
+            &mut self.pending,
             &self.l2_ranges,
             self.config.l2_penalty,
-        );
-        let non_finite = fitness.iter().filter(|f| !f.is_finite()).count();
+        )?;
         let utilities = nes_utilities(&fitness);
         let [_, d] = unit.dims();
         let device = self.centre.device();
