@@ -11,7 +11,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use hebbian::Rule;
 use hebbian::architecture::Architecture;
 use hebbian::conv::ConvFrontEnd;
-use hebbian::plastic::{PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit};
+use hebbian::plastic::{
+    CoefficientPrecision, PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit,
+};
 use rayon::prelude::*;
 
 #[global_allocator]
@@ -57,12 +59,23 @@ struct Net {
 }
 
 fn build(arch: &Architecture, p: usize, kernel: UpdateKernel, device: &Device) -> Net {
+    build_stored(arch, p, kernel, CoefficientPrecision::F32, device)
+}
+
+fn build_stored(
+    arch: &Architecture,
+    p: usize,
+    kernel: UpdateKernel,
+    precision: CoefficientPrecision,
+    device: &Device,
+) -> Net {
     let config = PlasticConfig {
         layer_sizes: arch.layer_sizes.clone(),
         rule: Rule::AbcdLr,
         output_activation: arch.output_activation,
         normalize: arch.conv.is_some(),
         kernel,
+        coefficient_precision: precision,
     };
     let coefficients = config
         .layer_shapes()
@@ -216,8 +229,77 @@ fn neuron_level(triad: f64, budget: Duration) {
     }
 }
 
-/// The hand-written row-fused loop on plain Vecs (the fused kernel without burn around it).
-fn hand_loop(p: usize, budget: Duration) -> f64 {
+/// The fused step with the coefficients stored in 16 bits (`network.coefficient_precision`) vs
+/// f32, Ant net on flex, same run: 16 instead of 24 bytes per synapse.
+fn coefficient_precision(triad: f64, budget: Duration) {
+    let device = hebbian::device::default_cpu();
+    let ant = Architecture::ant();
+    let synapses = ant.synapses() as f64;
+    for p in [1024, 4096] {
+        let mut rates = Vec::new();
+        for precision in [
+            CoefficientPrecision::F32,
+            CoefficientPrecision::Bf16,
+            CoefficientPrecision::F16,
+        ] {
+            let mut net = build_stored(&ant, p, UpdateKernel::Fused, precision, &device);
+            let rate = measure(&mut net, p, budget);
+            let bytes = (2 * 4 + 4 * precision.bytes()) as f64 * synapses;
+            rates.push((precision, rate, 100.0 * rate * bytes / (triad * 1e9)));
+        }
+        let f32_rate = rates[0].1;
+        let row: Vec<String> = rates
+            .iter()
+            .map(|(precision, rate, pct)| {
+                format!(
+                    "{precision} {rate:.0} ({:.2}x, {pct:.0}% of triad)",
+                    rate / f32_rate
+                )
+            })
+            .collect();
+        println!(
+            "ant coefficient storage, fused flex P={p}: {}",
+            row.join(", ")
+        );
+    }
+}
+
+/// The update with one running `f32::max` per row, as the kernel was before its max was split
+/// into lanes: the baseline that shows what the lanes buy, measured in the same run.
+#[allow(clippy::too_many_arguments)]
+fn serial_max_rows(
+    w: &mut [f32],
+    coefficients: [&[f32]; 4],
+    pre: &[f32],
+    post: &[f32],
+    row_max: &mut [f32],
+    out: usize,
+    inp: usize,
+) {
+    let [a, b, c, d] = coefficients;
+    let rows_per_task = (16 * 1024 / inp).max(1);
+    w.par_chunks_mut(rows_per_task * inp)
+        .zip(row_max.par_chunks_mut(rows_per_task))
+        .enumerate()
+        .for_each(|(task, (w_chunk, max_chunk))| {
+            for (r, (w_row, max)) in w_chunk.chunks_exact_mut(inp).zip(max_chunk).enumerate() {
+                let row = task * rows_per_task + r;
+                let (po, x) = (post[row], &pre[row / out * inp..(row / out + 1) * inp]);
+                let base = row * inp;
+                let mut m = 0.0f32;
+                for (k, wv) in w_row.iter_mut().enumerate() {
+                    let i = base + k;
+                    *wv = *wv + (a[i] * po + b[i]) * x[k] + c[i] * po + d[i];
+                    m = m.max(wv.abs());
+                }
+                *max = m;
+            }
+        });
+}
+
+/// The hand-written row-fused loop on plain Vecs (the fused kernel without burn around it), or
+/// with `serial_max` the loop before its max was split into lanes.
+fn hand_loop(p: usize, budget: Duration, serial_max: bool) -> f64 {
     let shapes = Architecture::ant().layer_shapes();
     let mut layers: Vec<_> = shapes
         .iter()
@@ -241,12 +323,21 @@ fn hand_loop(p: usize, budget: Duration) -> f64 {
     while start.elapsed() < budget || n < 5 {
         for (w, a, b, c, d, o, i) in layers.iter_mut() {
             let mut row_max = vec![0.0; p * *o];
+            if serial_max {
+                serial_max_rows(
+                    w,
+                    [a, b, c, d],
+                    &pre[..p * *i],
+                    &post[..p * *o],
+                    &mut row_max,
+                    *o,
+                    *i,
+                );
+                continue;
+            }
             hebbian::plastic::fused::update_rows(
                 w,
-                a,
-                b,
-                c,
-                d,
+                hebbian::plastic::fused::CoefficientRows::F32([a, b, c, d]),
                 &pre[..p * *i],
                 &post[..p * *o],
                 &mut row_max,
@@ -357,11 +448,17 @@ fn main() {
     }
     conv_front_end(budget);
     neuron_level(triad, budget);
+    coefficient_precision(triad, budget);
     for p in [1024, 4096] {
-        let rate = hand_loop(p, budget);
-        let pct = 100.0 * rate * (6 * 4 * synapses) as f64 / (triad * 1e9);
+        let rate = hand_loop(p, budget, false);
+        let serial = hand_loop(p, budget, true);
+        let pct = |r: f64| 100.0 * r * (6 * 4 * synapses) as f64 / (triad * 1e9);
         println!(
-            "hand loop (update only, no burn) P={p}: {rate:.0} agent-steps/s, {pct:.0}% of triad (6 arrays)"
+            "hand loop (update only, no burn) P={p}: {rate:.0} agent-steps/s, {:.0}% of triad (6 arrays); \
+             with one serial max per row (the loop before) {serial:.0}, {:.0}% -> lanes {:.2}x",
+            pct(rate),
+            pct(serial),
+            rate / serial
         );
     }
 }

@@ -94,6 +94,7 @@ fn evolved(device: &Device) -> (f32, f32) {
         output_activation: OutputActivation::Tanh,
         normalize: false,
         kernel: UpdateKernel::Auto,
+        coefficient_precision: Default::default(),
     };
     let d = 5 * N * N;
     let population = 64;

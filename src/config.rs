@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::controller::ControllerSpec;
 use crate::es::EsConfig;
 use crate::genome::{Granularity, InitialDistribution};
-use crate::plastic::{UpdateKernel, WeightInit};
+use crate::plastic::{CoefficientPrecision, UpdateKernel, WeightInit};
 use crate::rule::{Rule, RuleChoice};
 use crate::task::Task;
 
@@ -61,6 +61,11 @@ pub struct NetworkConfig {
     /// needs rule `ABCD_lr`).
     #[serde(default)]
     pub granularity: Granularity,
+    /// How the evolved per-synapse coefficients are stored during an episode: `f32` (default),
+    /// `bf16` or `f16` (16 bits: a third less memory traffic in the Hebbian step; arithmetic
+    /// stays f32; the genome and the ES stay f32).
+    #[serde(default)]
+    pub coefficient_precision: CoefficientPrecision,
 }
 
 impl NetworkConfig {
@@ -73,6 +78,7 @@ impl NetworkConfig {
             kernel: UpdateKernel::default(),
             distribution: default_distribution(),
             granularity: Granularity::default(),
+            coefficient_precision: CoefficientPrecision::default(),
         }
     }
 }
@@ -234,6 +240,7 @@ impl Config {
             normalize: self.network.normalize.unwrap_or(task.default_normalize),
             kernel: self.network.kernel,
             granularity: self.network.granularity,
+            coefficient_precision: self.network.coefficient_precision,
         })
     }
 

@@ -6,7 +6,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::architecture::Architecture;
 use crate::conv::ConvFrontEnd;
 use crate::genome::{GenomeLayout, Granularity, SegmentKind};
-use crate::plastic::{PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit};
+use crate::plastic::{
+    CoefficientPrecision, PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit,
+};
 use crate::rule::Rule;
 use crate::static_net::StaticNetwork;
 
@@ -21,6 +23,8 @@ pub struct ControllerSpec {
     pub kernel: UpdateKernel,
     /// Per-synapse rules (the paper) or per-neuron ones (NcHL, ABCD_lr only).
     pub granularity: Granularity,
+    /// Storage precision of the per-synapse coefficients during an episode.
+    pub coefficient_precision: CoefficientPrecision,
 }
 
 impl ControllerSpec {
@@ -39,6 +43,7 @@ impl ControllerSpec {
             output_activation: self.architecture.output_activation,
             normalize: self.normalize,
             kernel: self.kernel,
+            coefficient_precision: self.coefficient_precision,
         }
     }
 }

@@ -119,6 +119,20 @@ pub fn evaluate_model(
     device_name: Option<&str>,
     variants: &[String],
 ) -> anyhow::Result<EvalReport> {
+    evaluate_model_stored(path, rollouts, seed, device_name, variants, None)
+}
+
+/// [`evaluate_model`] with the coefficients held in `precision` during the episodes instead of
+/// what the model's config says (`None`: as trained), e.g. to check that 16-bit storage keeps
+/// a model's score.
+pub fn evaluate_model_stored(
+    path: &Path,
+    rollouts: usize,
+    seed: u64,
+    device_name: Option<&str>,
+    variants: &[String],
+    precision: Option<crate::plastic::CoefficientPrecision>,
+) -> anyhow::Result<EvalReport> {
     anyhow::ensure!(rollouts > 0, "--rollouts must be at least 1");
     anyhow::ensure!(
         rollouts <= crate::limits::MAX_ROLLOUTS,
@@ -129,10 +143,13 @@ pub fn evaluate_model(
         config,
         header,
         task,
-        spec,
+        mut spec,
         genome,
         device,
     } = LoadedModel::open(path, device_name, variants)?;
+    if let Some(precision) = precision {
+        spec.coefficient_precision = precision;
+    }
     let layout = spec.layout();
     let d = layout.len();
     crate::limits::check_memory(

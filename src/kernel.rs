@@ -41,7 +41,9 @@ pub(crate) mod flex {
     /// A contiguous tensor whose storage is exactly its elements (no offset, no view).
     pub(crate) fn dense(t: FlexTensor) -> FlexTensor {
         let n = t.layout().num_elements();
-        if t.layout().contiguous_offsets() == Some((0, n)) && t.storage::<f32>().len() == n {
+        if t.layout().contiguous_offsets() == Some((0, n))
+            && t.bytes().len() == n * t.dtype().size()
+        {
             t
         } else {
             t.to_contiguous()

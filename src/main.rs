@@ -70,6 +70,9 @@ enum Command {
         /// Where to write the JSON report (default: next to the model, `eval.json`).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Hold the coefficients in f32, bf16 or f16 during the episodes (default: as trained).
+        #[arg(long)]
+        coefficient_precision: Option<hebbian::plastic::CoefficientPrecision>,
     },
     /// Run one episode of a model (or of a random Hebbian network) and write it as a GIF.
     Render(RenderArgs),
@@ -602,9 +605,16 @@ fn run_eval(
     device: Option<String>,
     variants: Vec<String>,
     json: Option<PathBuf>,
+    coefficient_precision: Option<hebbian::plastic::CoefficientPrecision>,
 ) -> anyhow::Result<()> {
-    let report =
-        hebbian::eval::evaluate_model(&model, rollouts, seed, device.as_deref(), &variants)?;
+    let report = hebbian::eval::evaluate_model_stored(
+        &model,
+        rollouts,
+        seed,
+        device.as_deref(),
+        &variants,
+        coefficient_precision,
+    )?;
     outln!(
         "{} ({} {}, generation {}), {} rollouts, seed {}:",
         report.model,
@@ -750,7 +760,16 @@ fn main() -> ExitCode {
             device,
             variants,
             json,
-        } => run_eval(model, rollouts, seed, device, variants, json),
+            coefficient_precision,
+        } => run_eval(
+            model,
+            rollouts,
+            seed,
+            device,
+            variants,
+            json,
+            coefficient_precision,
+        ),
         Command::Render(args) => {
             let (task, model, out, options) = args.options();
             run_render(task, model, out, options)

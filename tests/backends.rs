@@ -23,6 +23,7 @@ fn run(device: &Device, kernel: UpdateKernel) -> Vec<f32> {
         output_activation: OutputActivation::Identity,
         normalize: true,
         kernel,
+        coefficient_precision: Default::default(),
     };
     let shapes = config.layer_shapes();
     let coefficients = shapes

@@ -69,6 +69,7 @@ fn config(sizes: &[usize], kernel: UpdateKernel, normalize: bool) -> PlasticConf
         output_activation: OutputActivation::Tanh,
         normalize,
         kernel,
+        coefficient_precision: Default::default(),
     }
 }
 

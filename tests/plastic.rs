@@ -2,7 +2,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use hebbian::Rule;
-use hebbian::plastic::{OutputActivation, PlasticConfig, PlasticNetwork, UpdateKernel};
+use hebbian::plastic::{
+    CoefficientPrecision, OutputActivation, PlasticConfig, PlasticNetwork, UpdateKernel,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -111,13 +113,41 @@ fn run_batched(
     kernel: UpdateKernel,
     device: &Device,
 ) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let run = Run {
+        output,
+        normalize,
+        kernel,
+        precision: CoefficientPrecision::F32,
+    };
+    run_stored(rule, host, p, sizes, inputs, run, device)
+}
+
+/// How [`run_stored`] runs the network.
+#[derive(Clone, Copy)]
+struct Run {
+    output: OutputActivation,
+    normalize: bool,
+    kernel: UpdateKernel,
+    precision: CoefficientPrecision,
+}
+
+fn run_stored(
+    rule: Rule,
+    host: &Host,
+    p: usize,
+    sizes: &[usize],
+    inputs: &[Vec<f32>],
+    run: Run,
+    device: &Device,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let k = rule.coefficients_per_synapse();
     let config = PlasticConfig {
         layer_sizes: sizes.to_vec(),
         rule,
-        output_activation: output,
-        normalize,
-        kernel,
+        output_activation: run.output,
+        normalize: run.normalize,
+        kernel: run.kernel,
+        coefficient_precision: run.precision,
     };
     let coefficients = host
         .layers
@@ -181,6 +211,53 @@ fn every_rule_matches_the_scalar_oracle_on_both_kernels() {
     }
 }
 
+/// 16-bit coefficient storage computes exactly the rule on the rounded coefficients, on both
+/// kernels (the fused one widens bf16 per element and f16 in blocks of 64, so rows of 130
+/// cross block ends), and it is not a no-op.
+#[test]
+fn coefficients_stored_in_16_bits_are_the_rule_on_rounded_coefficients() {
+    // ABCD: the folded arrays are the raw coefficients, so the oracle can round them itself.
+    let (p, sizes, rule) = (3, [130usize, 9, 3], Rule::Abcd);
+    let device = cpu();
+    let host = random_host(p, &sizes, 4, 31);
+    let xs = inputs(p, sizes[0], 5, 7);
+    let (w_f32, _) = oracle_episode(rule, &host, p, &xs, OutputActivation::Tanh, true);
+    for precision in [CoefficientPrecision::Bf16, CoefficientPrecision::F16] {
+        let rounded = Host {
+            layers: host.layers.clone(),
+            coefficients: host
+                .coefficients
+                .iter()
+                .map(|c| c.iter().map(|&x| precision.round(x)).collect())
+                .collect(),
+            weights: host.weights.clone(),
+        };
+        let (w_want, y_want) = oracle_episode(rule, &rounded, p, &xs, OutputActivation::Tanh, true);
+        let moved = w_want[0]
+            .iter()
+            .zip(&w_f32[0])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(moved > 1e-5, "{precision}: rounding changed nothing");
+        for kernel in [UpdateKernel::TensorOps, UpdateKernel::Fused] {
+            let run = Run {
+                output: OutputActivation::Tanh,
+                normalize: true,
+                kernel,
+                precision,
+            };
+            let (w, y) = run_stored(rule, &host, p, &sizes, &xs, run, &device);
+            let what = format!("{precision} {kernel:?}");
+            for l in 0..2 {
+                assert_close(&w[l], &w_want[l], 1e-5, &format!("{what} W{l}"));
+            }
+            for t in 0..xs.len() {
+                assert_close(&y[t], &y_want[t], 1e-5, &format!("{what} y{t}"));
+            }
+        }
+    }
+}
+
 #[test]
 fn fused_kernel_handles_rows_split_across_tasks() {
     // in = 640 makes 25 rows per rayon task, so agents straddle task boundaries.
@@ -221,6 +298,7 @@ fn frozen_network_keeps_its_weights_and_weights_can_be_written() {
         output_activation: OutputActivation::Tanh,
         normalize: false,
         kernel: UpdateKernel::Auto,
+        coefficient_precision: Default::default(),
     };
     let coefficients = host
         .layers

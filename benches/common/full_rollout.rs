@@ -30,6 +30,20 @@ pub fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == format!("--{name}"))
 }
 
+/// This process's peak resident memory so far (Linux `VmHWM`), in bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 /// Whether `--device` names a GPU backend (the benches then use GPU-sized populations).
 pub fn on_gpu() -> bool {
     arg("device").is_some_and(|d| d != "flex" && d != "ndarray")
@@ -72,12 +86,13 @@ pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[
         println!(
             "{task} full Hebbian rollout ({what}, {device}) P={p}, {steps} steps: {:.0} agent-steps/s on \
              {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
-             policy {:.0}% / env {:.0}% of wall",
+             policy {:.0}% / env {:.0}% of wall; peak RSS so far {}",
             f.agent_steps_per_second,
             f.agent_steps_per_second / threads,
             f.agent_steps_per_second / threads / reference_per_core,
             100.0 * f.policy_share,
-            100.0 * f.env_share
+            100.0 * f.env_share,
+            peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
         );
     }
 }

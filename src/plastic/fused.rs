@@ -6,7 +6,7 @@
 //! normalisation into that pass. Data stays in burn tensors throughout.
 
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, bf16, f16};
 use rayon::prelude::*;
 
 use crate::rule::FoldedCoefficients;
@@ -166,12 +166,89 @@ pub fn forward_update_neuron_fused(
     }
 }
 
+/// A layer's four folded coefficient arrays (`[P, out, in]` each, row-major) as the kernel
+/// reads them: f32, or stored in 16 bits (`CoefficientPrecision`) and widened block by block.
+#[derive(Clone, Copy)]
+pub enum CoefficientRows<'a> {
+    F32([&'a [f32]; 4]),
+    Bf16([&'a [bf16]; 4]),
+    F16([&'a [f16]; 4]),
+}
+
+/// Elements widened at a time from 16-bit coefficients: four such blocks stay in L1.
+const WIDEN_BLOCK: usize = 64;
+
+impl CoefficientRows<'_> {
+    /// Applies the rule to row `row` (`w`, one row of `in` weights); returns its max |w|.
+    #[inline(always)]
+    fn update_row(&self, row: usize, w: &mut [f32], pre: &[f32], post: f32, scale: f32) -> f32 {
+        let span = row * w.len()..(row + 1) * w.len();
+        match self {
+            CoefficientRows::F32(k) => update_row(w, k.map(|k| &k[span.clone()]), pre, post, scale),
+            CoefficientRows::Bf16(k) => {
+                let k = k.map(|k| &k[span.clone()]);
+                update_row_as(w, k, pre, post, scale, widen_bf16)
+            }
+            CoefficientRows::F16(k) => {
+                let k = k.map(|k| &k[span.clone()]);
+                update_row_widened(w, k, pre, post, scale, widen_f16)
+            }
+        }
+    }
+}
+
+/// bf16 → f32 is the 16 bits shifted up (exact; NaN stays NaN), which vectorises.
+#[inline(always)]
+fn widen_bf16(x: bf16) -> f32 {
+    f32::from_bits((x.to_bits() as u32) << 16)
+}
+
+/// f16 → f32 through `half`'s slice conversion (F16C where the CPU has it).
+#[inline(always)]
+fn widen_f16(src: &[f16], dst: &mut [f32]) {
+    use half::slice::HalfFloatSliceExt;
+    src.convert_to_f32_slice(dst);
+}
+
+/// [`update_row`] on f16 coefficients (whose per-element conversion does not vectorise
+/// without F16C at compile time): each block of [`WIDEN_BLOCK`] is widened into f32
+/// buffers on the stack, then updated by the f32 row kernel.
+#[inline(always)]
+fn update_row_widened<T>(
+    w: &mut [f32],
+    k: [&[T]; 4],
+    pre: &[f32],
+    post: f32,
+    scale: f32,
+    widen: impl Fn(&[T], &mut [f32]),
+) -> f32 {
+    let mut buf = [[0.0f32; WIDEN_BLOCK]; 4];
+    let mut max = 0.0f32;
+    for start in (0..w.len()).step_by(WIDEN_BLOCK) {
+        let end = (start + WIDEN_BLOCK).min(w.len());
+        let n = end - start;
+        for (b, src) in buf.iter_mut().zip(k) {
+            widen(&src[start..end], &mut b[..n]);
+        }
+        let [b0, b1, b2, b3] = &buf;
+        let m = update_row(
+            &mut w[start..end],
+            [&b0[..n], &b1[..n], &b2[..n], &b3[..n]],
+            &pre[start..end],
+            post,
+            scale,
+        );
+        max = max.max(m);
+    }
+    max
+}
+
 /// The single-pass layer step on plain slices (see `fused_forward_update`). `row_max`
 /// receives each row's max |stored w| after the update.
 #[allow(clippy::too_many_arguments)]
 pub fn forward_update_rows(
     w: &mut [f32],
-    coefficients: [&[f32]; 4],
+    coefficients: CoefficientRows,
     pre: &[f32],
     scale: &[f32],
     post: &mut [f32],
@@ -181,7 +258,6 @@ pub fn forward_update_rows(
     tanh: bool,
     update: bool,
 ) {
-    let [a, b, c, d] = coefficients;
     let rows = RowPass {
         pre,
         scale,
@@ -190,10 +266,30 @@ pub fn forward_update_rows(
         tanh,
         update,
     };
-    rows.run(w, post, row_max, |row, _agent, w_row, pre_row, p, s| {
-        let span = row * inp..(row + 1) * inp;
-        update_row(w_row, [a, b, c, d].map(|k| &k[span.clone()]), pre_row, p, s)
+    rows.run(w, post, row_max, |first_row, w, post, max| {
+        synapse_task(&rows, coefficients, first_row, w, post, max)
     });
+}
+
+/// One task of [`forward_update_rows`], compiled for each SIMD level (AVX2, AVX-512, ...) and
+/// picked at run time, as the conv kernel is: the portable build would otherwise run SSE2.
+/// Lane order is fixed in the code, so every level gives the same bits.
+#[multiversion::multiversion(targets = "simd")]
+fn synapse_task(
+    rows: &RowPass,
+    coefficients: CoefficientRows,
+    first_row: usize,
+    w: &mut [f32],
+    post: &mut [f32],
+    max: &mut [f32],
+) {
+    rows.task(
+        first_row,
+        w,
+        post,
+        max,
+        |row, _agent, w_row, pre_row, p, s| coefficients.update_row(row, w_row, pre_row, p, s),
+    );
 }
 
 /// [`forward_update_rows`] for a neuron-level rule: `pre_side` `[P, 4, in]` (A, C, D, η of
@@ -220,19 +316,41 @@ pub fn forward_update_rows_neuron(
         tanh,
         update,
     };
-    rows.run(w, post, row_max, |row, agent, w_row, pre_row, p, s| {
-        let j = row - agent * out;
-        let side = &pre_side[agent * 4 * inp..(agent + 1) * 4 * inp];
-        let post_of = |k: usize| post_side[(agent * 4 + k) * out + j];
-        update_row_neuron(
-            w_row,
-            [0, 1, 2, 3].map(|k| &side[k * inp..(k + 1) * inp]),
-            pre_row,
-            [post_of(0), post_of(1), post_of(2), post_of(3)],
-            p,
-            s,
-        )
+    rows.run(w, post, row_max, |first_row, w, post, max| {
+        neuron_task(&rows, [pre_side, post_side], first_row, w, post, max)
     });
+}
+
+/// One task of [`forward_update_rows_neuron`], per SIMD level like [`synapse_task`].
+#[multiversion::multiversion(targets = "simd")]
+fn neuron_task(
+    rows: &RowPass,
+    [pre_side, post_side]: [&[f32]; 2],
+    first_row: usize,
+    w: &mut [f32],
+    post: &mut [f32],
+    max: &mut [f32],
+) {
+    let (out, inp) = (rows.out, rows.inp);
+    rows.task(
+        first_row,
+        w,
+        post,
+        max,
+        |row, agent, w_row, pre_row, p, s| {
+            let j = row - agent * out;
+            let side = &pre_side[agent * 4 * inp..(agent + 1) * 4 * inp];
+            let post_of = |k: usize| post_side[(agent * 4 + k) * out + j];
+            update_row_neuron(
+                w_row,
+                [0, 1, 2, 3].map(|k| &side[k * inp..(k + 1) * inp]),
+                pre_row,
+                [post_of(0), post_of(1), post_of(2), post_of(3)],
+                p,
+                s,
+            )
+        },
+    );
 }
 
 /// What every single-pass layer step shares: rows in parallel, each row's forward product and
@@ -247,41 +365,54 @@ struct RowPass<'a> {
 }
 
 impl RowPass<'_> {
-    /// `update_row(row, agent, w_row, pre_row, post, scale)` updates one row and returns its
-    /// max |w|.
+    /// Splits the rows into tasks run in parallel: `task(first_row, w, post, row_max)` gets
+    /// each chunk (and calls [`Self::task`]).
     fn run(
         &self,
         w: &mut [f32],
         post: &mut [f32],
         row_max: &mut [f32],
-        update_row: impl Fn(usize, usize, &mut [f32], &[f32], f32, f32) -> f32 + Sync,
+        task: impl Fn(usize, &mut [f32], &mut [f32], &mut [f32]) + Sync,
     ) {
-        let (out, inp) = (self.out, self.inp);
-        let rows_per_task = (SYNAPSES_PER_TASK / inp).max(1);
-        w.par_chunks_mut(rows_per_task * inp)
+        let rows_per_task = (SYNAPSES_PER_TASK / self.inp).max(1);
+        w.par_chunks_mut(rows_per_task * self.inp)
             .zip(post.par_chunks_mut(rows_per_task))
             .zip(row_max.par_chunks_mut(rows_per_task))
             .enumerate()
-            .for_each(|(task, ((w_chunk, post_chunk), max_chunk))| {
-                let first_row = task * rows_per_task;
-                for (r, ((w_row, po), max)) in w_chunk
-                    .chunks_exact_mut(inp)
-                    .zip(post_chunk.iter_mut())
-                    .zip(max_chunk.iter_mut())
-                    .enumerate()
-                {
-                    let row = first_row + r;
-                    let agent = row / out;
-                    let s = self.scale[agent];
-                    let pre_row = &self.pre[agent * inp..(agent + 1) * inp];
-                    let y = s * dot(w_row, pre_row);
-                    let p = if self.tanh { y.tanh() } else { y };
-                    *po = p;
-                    if self.update {
-                        *max = update_row(row, agent, w_row, pre_row, p, s);
-                    }
-                }
+            .for_each(|(k, ((w_chunk, post_chunk), max_chunk))| {
+                task(k * rows_per_task, w_chunk, post_chunk, max_chunk)
             });
+    }
+
+    /// The rows of one task. `update_row(row, agent, w_row, pre_row, post, scale)` updates one
+    /// row and returns its max |w|. Inlined into the per-SIMD-level task functions.
+    #[inline(always)]
+    fn task(
+        &self,
+        first_row: usize,
+        w_chunk: &mut [f32],
+        post_chunk: &mut [f32],
+        max_chunk: &mut [f32],
+        update_row: impl Fn(usize, usize, &mut [f32], &[f32], f32, f32) -> f32,
+    ) {
+        let (out, inp) = (self.out, self.inp);
+        for (r, ((w_row, po), max)) in w_chunk
+            .chunks_exact_mut(inp)
+            .zip(post_chunk.iter_mut())
+            .zip(max_chunk.iter_mut())
+            .enumerate()
+        {
+            let row = first_row + r;
+            let agent = row / out;
+            let s = self.scale[agent];
+            let pre_row = &self.pre[agent * inp..(agent + 1) * inp];
+            let y = s * dot(w_row, pre_row);
+            let p = if self.tanh { y.tanh() } else { y };
+            *po = p;
+            if self.update {
+                *max = update_row(row, agent, w_row, pre_row, p, s);
+            }
+        }
     }
 }
 
@@ -324,14 +455,54 @@ pub fn matvec_rows(w: &[f32], x: &[f32], y: &mut [f32], out: usize, inp: usize) 
 }
 
 /// One row of the rule: `w ← scale·w + (a·post + b)·pre + c·post + d`; returns max |w|.
+///
+/// Eight independent running maxima over exact chunks, as in [`dot`]: a single running
+/// `f32::max` is a serial dependency that keeps the loop scalar (measured: the step then reaches
+/// about a third of memory bandwidth).
 #[inline(always)]
-fn update_row(w: &mut [f32], [a, b, c, d]: [&[f32]; 4], pre: &[f32], post: f32, scale: f32) -> f32 {
-    let mut m = 0.0f32;
-    for (((((wv, &av), &bv), &cv), &dv), &xv) in w.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(pre) {
+fn update_row(w: &mut [f32], k: [&[f32]; 4], pre: &[f32], post: f32, scale: f32) -> f32 {
+    update_row_as(w, k, pre, post, scale, |x| x)
+}
+
+/// [`update_row`] on coefficients of any stored type, widened element by element by `widen`
+/// inside the vectorised loop.
+#[inline(always)]
+fn update_row_as<T: Copy>(
+    w: &mut [f32],
+    [a, b, c, d]: [&[T]; 4],
+    pre: &[f32],
+    post: f32,
+    scale: f32,
+    widen: impl Fn(T) -> f32,
+) -> f32 {
+    const LANES: usize = 8;
+    let one = |wv: &mut f32, av: T, bv: T, cv: T, dv: T, xv: f32| {
+        let (av, bv, cv, dv) = (widen(av), widen(bv), widen(cv), widen(dv));
         *wv = scale * *wv + (av * post + bv) * xv + cv * post + dv;
-        m = m.max(wv.abs());
+        wv.abs()
+    };
+    let mut m = [0.0f32; LANES];
+    let n = w.len() / LANES * LANES;
+    let (w_main, w_tail) = w.split_at_mut(n);
+    for (((((wc, ac), bc), cc), dc), xc) in w_main
+        .chunks_exact_mut(LANES)
+        .zip(a[..n].chunks_exact(LANES))
+        .zip(b[..n].chunks_exact(LANES))
+        .zip(c[..n].chunks_exact(LANES))
+        .zip(d[..n].chunks_exact(LANES))
+        .zip(pre[..n].chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            let v = one(&mut wc[l], ac[l], bc[l], cc[l], dc[l], xc[l]);
+            m[l] = if v > m[l] { v } else { m[l] };
+        }
     }
-    m
+    let mut max = m.iter().copied().fold(0.0f32, f32::max);
+    for (k, wv) in w_tail.iter_mut().enumerate() {
+        let i = n + k;
+        max = max.max(one(wv, a[i], b[i], c[i], d[i], pre[i]));
+    }
+    max
 }
 
 /// One row of a neuron-level rule: `w_i ← scale·w_i + (η_i+η_j)/2·(A_i x_i + B_j y + C_i x_i·C_j y
@@ -399,10 +570,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[allow(clippy::too_many_arguments)]
 pub fn update_rows(
     w: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    c: &[f32],
-    d: &[f32],
+    coefficients: CoefficientRows,
     pre: &[f32],
     post: &[f32],
     row_max: &mut [f32],
@@ -415,22 +583,27 @@ pub fn update_rows(
         .zip(row_max.par_chunks_mut(rows_per_task))
         .enumerate()
         .for_each(|(task, (w_chunk, max_chunk))| {
-            let first_row = task * rows_per_task;
-            for (r, (w_row, max)) in w_chunk.chunks_exact_mut(inp).zip(max_chunk).enumerate() {
-                let row = first_row + r;
-                let agent = row / out;
-                let po = post[row];
-                let span = row * inp..(row + 1) * inp;
-                let pre_row = &pre[agent * inp..(agent + 1) * inp];
-                *max = update_row(
-                    w_row,
-                    [a, b, c, d].map(|k| &k[span.clone()]),
-                    pre_row,
-                    po,
-                    1.0,
-                );
-            }
+            let rows = [task * rows_per_task, out, inp];
+            update_task(coefficients, pre, post, rows, w_chunk, max_chunk)
         });
+}
+
+/// One task of [`update_rows`] (`[first_row, out, in]`), per SIMD level like [`synapse_task`].
+#[multiversion::multiversion(targets = "simd")]
+fn update_task(
+    coefficients: CoefficientRows,
+    pre: &[f32],
+    post: &[f32],
+    [first_row, out, inp]: [usize; 3],
+    w_chunk: &mut [f32],
+    max_chunk: &mut [f32],
+) {
+    for (r, (w_row, max)) in w_chunk.chunks_exact_mut(inp).zip(max_chunk).enumerate() {
+        let row = first_row + r;
+        let agent = row / out;
+        let pre_row = &pre[agent * inp..(agent + 1) * inp];
+        *max = coefficients.update_row(row, w_row, pre_row, post[row], 1.0);
+    }
 }
 
 /// Divides each agent's `[out, in]` block by its max |w| (from the per-row maxima).
@@ -484,6 +657,16 @@ mod flex_impl {
         (w, post, scale)
     }
 
+    /// The four coefficient tensors as the kernel reads them, by their stored dtype.
+    fn coefficient_rows(t: [&FlexTensor; 4]) -> CoefficientRows<'_> {
+        use burn::tensor::DType;
+        match t[0].dtype() {
+            DType::BF16 => CoefficientRows::Bf16(t.map(|t| t.as_slice().expect("dense bf16"))),
+            DType::F16 => CoefficientRows::F16(t.map(|t| t.as_slice().expect("dense f16"))),
+            _ => CoefficientRows::F32(t.map(slice)),
+        }
+    }
+
     impl FusedHebbianBackend for Flex {
         fn fused_hebbian_update(
             w: FlexTensor,
@@ -504,10 +687,7 @@ mod flex_impl {
             let ws = w.storage_mut::<f32>();
             update_rows(
                 ws,
-                slice(&a),
-                slice(&b),
-                slice(&c),
-                slice(&d),
+                coefficient_rows([&a, &b, &c, &d]),
                 slice(&pre),
                 slice(&post),
                 &mut row_max,
@@ -541,7 +721,7 @@ mod flex_impl {
             let mut row_max = vec![0.0f32; p * out];
             forward_update_rows(
                 w.storage_mut::<f32>(),
-                [slice(&a), slice(&b), slice(&c), slice(&d)],
+                coefficient_rows([&a, &b, &c, &d]),
                 slice(&pre),
                 slice(&scale),
                 &mut post,

@@ -5,10 +5,12 @@ pub mod init;
 pub mod module;
 pub mod network;
 pub mod neuron;
+pub mod precision;
 pub mod update;
 
 pub use init::WeightInit;
 pub use module::{HebbianLinear, HebbianLinearConfig};
 pub use network::{LayerRule, OutputActivation, PlasticConfig, PlasticNetwork};
 pub use neuron::NeuronCoefficients;
+pub use precision::CoefficientPrecision;
 pub use update::{UpdateKernel, normalize_max_abs, update, update_tensor_ops};

@@ -4,6 +4,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::fused::update_fused;
 use super::neuron::{NeuronCoefficients, update_neuron_tensor_ops};
+use super::precision::CoefficientPrecision;
 use super::update::{UpdateKernel, update_tensor_ops};
 use crate::rule::{FoldedCoefficients, Rule};
 
@@ -34,6 +35,8 @@ pub struct PlasticConfig {
     /// Per-layer max-|w| normalisation after every update (the reference does it for CarRacing).
     pub normalize: bool,
     pub kernel: UpdateKernel,
+    /// How the folded coefficients are stored during an episode (f32 or 16-bit).
+    pub coefficient_precision: CoefficientPrecision,
 }
 
 impl PlasticConfig {
@@ -93,7 +96,8 @@ impl PlasticNetwork {
         let coefficients = coefficients
             .into_iter()
             .map(|c| {
-                let folded = config.rule.fold(c);
+                let folded =
+                    stored_coefficients(config.rule.fold(c), config.coefficient_precision, fused);
                 LayerRule::Synapse(Box::new(if fused {
                     dense_coefficients(folded)
                 } else {
@@ -342,6 +346,26 @@ pub fn mlp_forward(
         activations.push(y);
     }
     activations
+}
+
+/// The folded arrays in the configured storage precision (16-bit tensors only for the fused
+/// kernel, which widens them as it reads; the tensor-op path keeps f32 holding the rounded values).
+fn stored_coefficients(
+    c: FoldedCoefficients,
+    precision: CoefficientPrecision,
+    fused: bool,
+) -> FoldedCoefficients {
+    if precision == CoefficientPrecision::F32 {
+        return c;
+    }
+    let store = |t: Tensor<3>| precision.store(t, fused);
+    FoldedCoefficients {
+        a: store(c.a),
+        b: store(c.b),
+        c: store(c.c),
+        d: store(c.d),
+        ..c
+    }
 }
 
 /// Makes the folded arrays dense once per episode, so the fused kernel never copies per step.

@@ -20,14 +20,6 @@ const DAMPING_K1: f32 = 0.04;
 const DAMPING_K2: f32 = 0.04;
 /// Bullet's multibody joint-speed clamp (rad/s).
 const MAX_JOINT_SPEED: f32 = 100.0;
-/// Bullet's joint-limit rows (`btMultiBodyJointLimitConstraint`) exist only while a joint is at
-/// or past its limit. A violation of at most this much (rad) is corrected with ERP 0.2 per
-/// solver substep; a deeper one goes to the split-impulse pass, which multibody limits never
-/// apply, so it is only kept from growing: a joint that starts out of range (the ankles do) or
-/// overshoots deeply stays where it is until its torque drives it back in.
-const ONE_WAY_SLACK: f32 = 0.04;
-/// Bullet's ERP for shallow limit violations, per solver substep.
-const LIMIT_ERP: f32 = 0.2;
 /// How far inside a limit rapier's row is placed so that a joint sitting exactly on the limit
 /// engages it, as Bullet's does (rapier engages a row only strictly past it).
 const LIMIT_ENGAGE: f32 = 1e-5;
@@ -86,6 +78,22 @@ pub struct PhysicsConfig {
     /// Damping ratio of contacts against the fixed ground (rapier default 10, kept; 5–15
     /// swept, 8–10 pass, 12 and 15 collapse the intact gait).
     pub ground_contact_damping: f32,
+    /// rapier `contact_recycling` (default `true`): reuse a contact pair's points while the pair
+    /// barely moved.
+    pub contact_recycling: bool,
+    /// rapier `num_internal_stabilization_iterations` (default 1).
+    pub stabilization_iterations: usize,
+    /// rapier `normalized_max_corrective_velocity` (m/s, default 3): cap on the penetration
+    /// recovery speed.
+    pub max_corrective_velocity: f32,
+    /// rapier `warmstart_coefficient` (default 1).
+    pub warmstart: f32,
+    /// Violation (rad) up to which a joint-limit row pulls the joint back with
+    /// [`Self::limit_erp`]; deeper, the stop is one-way (Bullet drops the multibody limits'
+    /// split-impulse correction).
+    pub one_way_slack: f32,
+    /// Bullet's ERP for shallow limit violations, per solver substep.
+    pub limit_erp: f32,
 }
 
 impl Default for PhysicsConfig {
@@ -99,6 +107,12 @@ impl Default for PhysicsConfig {
             ground_contact_hz: 45.0,
             ground_contact_damping: 10.0,
             pgs_iterations: 8,
+            contact_recycling: true,
+            stabilization_iterations: 1,
+            max_corrective_velocity: 3.0,
+            warmstart: 1.0,
+            one_way_slack: 0.04,
+            limit_erp: 0.2,
         }
     }
 }
@@ -324,6 +338,10 @@ impl World {
         params.friction_in_bias_pass = cfg.friction_in_bias_pass;
         params.static_contact_softness.natural_frequency = cfg.ground_contact_hz;
         params.static_contact_softness.damping_ratio = cfg.ground_contact_damping;
+        params.contact_recycling = cfg.contact_recycling;
+        params.num_internal_stabilization_iterations = cfg.stabilization_iterations;
+        params.normalized_max_corrective_velocity = cfg.max_corrective_velocity;
+        params.warmstart_coefficient = cfg.warmstart;
 
         World {
             pipeline: PhysicsPipeline::new(),
@@ -416,7 +434,7 @@ impl World {
     /// friction: the body creeps and spins).
     ///
     /// Like Bullet's, a row acts only while the joint is at or past its limit: within
-    /// [`ONE_WAY_SLACK`] it pulls the joint back with ERP 0.2 ([`limit_softness`]); deeper, the
+    /// [`PhysicsConfig::one_way_slack`] it pulls the joint back with ERP 0.2 ([`limit_softness`]); deeper, the
     /// row sits at the joint itself, so it only forbids moving further out. rapier rebuilds
     /// each row every solver substep from the current angle; where it sits is set once per
     /// pipeline step.
@@ -440,12 +458,12 @@ impl World {
             .expect("multibody");
         for i in 0..8 {
             let [lo, hi] = self.range[i];
-            let row_lo = if q[i] < lo - ONE_WAY_SLACK {
+            let row_lo = if q[i] < lo - self.cfg.one_way_slack {
                 q[i] + LIMIT_ENGAGE
             } else {
                 lo + LIMIT_ENGAGE
             };
-            let row_hi = if q[i] > hi + ONE_WAY_SLACK {
+            let row_hi = if q[i] > hi + self.cfg.one_way_slack {
                 q[i] - LIMIT_ENGAGE
             } else {
                 hi - LIMIT_ENGAGE
@@ -577,7 +595,7 @@ impl World {
 fn limit_softness(cfg: PhysicsConfig) -> SpringCoefficients<f32> {
     let substep = cfg.env_dt / (cfg.pipeline_steps * cfg.solver_iterations) as f32;
     let damping_ratio = 100.0;
-    let omega = 2.0 * damping_ratio * LIMIT_ERP / (1.0 - LIMIT_ERP) / substep;
+    let omega = 2.0 * damping_ratio * cfg.limit_erp / (1.0 - cfg.limit_erp) / substep;
     SpringCoefficients {
         natural_frequency: omega / std::f32::consts::TAU,
         damping_ratio,
