@@ -454,11 +454,9 @@ pub fn matvec_rows(w: &[f32], x: &[f32], y: &mut [f32], out: usize, inp: usize) 
         });
 }
 
-/// One row of the rule: `w ← scale·w + (a·post + b)·pre + c·post + d`; returns max |w|.
-///
-/// Eight independent running maxima over exact chunks, as in [`dot`]: a single running
-/// `f32::max` is a serial dependency that keeps the loop scalar (measured: the step then reaches
-/// about a third of memory bandwidth).
+/// One row of the rule: `w ← scale·w + (a·post + b)·pre + c·post + d`; returns max |w|
+/// (lane-split, see [`row_with_max`]: with one running max the step reached about a third of
+/// memory bandwidth).
 #[inline(always)]
 fn update_row(w: &mut [f32], k: [&[f32]; 4], pre: &[f32], post: f32, scale: f32) -> f32 {
     update_row_as(w, k, pre, post, scale, |x| x)
@@ -475,32 +473,44 @@ fn update_row_as<T: Copy>(
     scale: f32,
     widen: impl Fn(T) -> f32,
 ) -> f32 {
-    const LANES: usize = 8;
-    let one = |wv: &mut f32, av: T, bv: T, cv: T, dv: T, xv: f32| {
+    row_with_max(w, [a, b, c, d], pre, |wv, [av, bv, cv, dv], xv| {
         let (av, bv, cv, dv) = (widen(av), widen(bv), widen(cv), widen(dv));
         *wv = scale * *wv + (av * post + bv) * xv + cv * post + dv;
         wv.abs()
-    };
+    })
+}
+
+/// Runs `one(w_i, [k0_i, k1_i, k2_i, k3_i], pre_i)` (which updates `w_i` and returns its
+/// |w|) over a row and returns the max. Eight independent running maxima over exact chunks (no
+/// bounds checks): a single running max is a serial dependency that keeps the loop scalar.
+#[inline(always)]
+fn row_with_max<T: Copy>(
+    w: &mut [f32],
+    [k0, k1, k2, k3]: [&[T]; 4],
+    pre: &[f32],
+    one: impl Fn(&mut f32, [T; 4], f32) -> f32,
+) -> f32 {
+    const LANES: usize = 8;
     let mut m = [0.0f32; LANES];
     let n = w.len() / LANES * LANES;
     let (w_main, w_tail) = w.split_at_mut(n);
-    for (((((wc, ac), bc), cc), dc), xc) in w_main
+    for (((((wc, c0), c1), c2), c3), xc) in w_main
         .chunks_exact_mut(LANES)
-        .zip(a[..n].chunks_exact(LANES))
-        .zip(b[..n].chunks_exact(LANES))
-        .zip(c[..n].chunks_exact(LANES))
-        .zip(d[..n].chunks_exact(LANES))
+        .zip(k0[..n].chunks_exact(LANES))
+        .zip(k1[..n].chunks_exact(LANES))
+        .zip(k2[..n].chunks_exact(LANES))
+        .zip(k3[..n].chunks_exact(LANES))
         .zip(pre[..n].chunks_exact(LANES))
     {
         for l in 0..LANES {
-            let v = one(&mut wc[l], ac[l], bc[l], cc[l], dc[l], xc[l]);
+            let v = one(&mut wc[l], [c0[l], c1[l], c2[l], c3[l]], xc[l]);
             m[l] = if v > m[l] { v } else { m[l] };
         }
     }
     let mut max = m.iter().copied().fold(0.0f32, f32::max);
     for (k, wv) in w_tail.iter_mut().enumerate() {
         let i = n + k;
-        max = max.max(one(wv, a[i], b[i], c[i], d[i], pre[i]));
+        max = max.max(one(wv, [k0[i], k1[i], k2[i], k3[i]], pre[i]));
     }
     max
 }
@@ -516,37 +526,12 @@ fn update_row_neuron(
     post: f32,
     scale: f32,
 ) -> f32 {
-    const LANES: usize = 8;
     let (b, cy) = (b_j * post, c_j * post);
-    let one = |wv: &mut f32, av: f32, cv: f32, dv: f32, ev: f32, xv: f32| {
+    row_with_max(w, [a, c, d, e], pre, |wv, [av, cv, dv, ev], xv| {
         let eta = (ev + e_j) * 0.5;
         *wv = scale * *wv + eta * (av * xv + b + (cv * xv) * cy + dv * d_j);
         wv.abs()
-    };
-    // Eight independent running maxima over exact chunks (no bounds checks), so that the loop
-    // vectorises.
-    let mut m = [0.0f32; LANES];
-    let n = w.len() / LANES * LANES;
-    let (w_main, w_tail) = w.split_at_mut(n);
-    for (((((wc, ac), cc), dc), ec), xc) in w_main
-        .chunks_exact_mut(LANES)
-        .zip(a[..n].chunks_exact(LANES))
-        .zip(c[..n].chunks_exact(LANES))
-        .zip(d[..n].chunks_exact(LANES))
-        .zip(e[..n].chunks_exact(LANES))
-        .zip(pre[..n].chunks_exact(LANES))
-    {
-        for l in 0..LANES {
-            let v = one(&mut wc[l], ac[l], cc[l], dc[l], ec[l], xc[l]);
-            m[l] = if v > m[l] { v } else { m[l] };
-        }
-    }
-    let mut max = m.iter().copied().fold(0.0f32, f32::max);
-    for (k, wv) in w_tail.iter_mut().enumerate() {
-        let i = n + k;
-        max = max.max(one(wv, a[i], c[i], d[i], e[i], pre[i]));
-    }
-    max
+    })
 }
 
 /// A dot product with eight independent partial sums, so that it vectorises.
