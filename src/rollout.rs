@@ -104,86 +104,149 @@ fn run<E: Env>(
     assert_eq!(envs.len(), p, "one env per genome");
     let device = genomes.device();
     let (obs_len, out_len) = (envs.observation_len(), envs.output_len());
+    let mut times = Times::default();
 
-    let env_clock = Instant::now();
-    envs.reset(&seeds.envs);
-    // The first network input is the reset observation (reference quirk): it is taken before
-    // the burn-in steps, whose observations are dropped.
-    let mut observation = vec![0.0f32; p * obs_len];
-    envs.observe(&mut observation);
-    let mut steps = vec![EnvStep::default(); p];
-    let mut env_steps = 0u64;
-    let all = vec![true; p];
-    let zeros = vec![0.0f32; p * out_len];
-    for _ in 0..protocol.burn_in_steps {
-        envs.step(&zeros, &all, &mut steps);
-        env_steps += p as u64;
-    }
-    let mut env_seconds = env_clock.elapsed().as_secs_f64();
-    let mut policy_seconds = 0.0;
-
+    let mut observation = times.env(|| reset_and_burn_in(envs, protocol, &seeds.envs));
+    let mut book = Book::new(p, protocol.burn_in_steps as u64 * p as u64);
     let mut controller = Controller::build(spec, genomes, seeds.init);
-    let mut active = vec![true; p];
-    let mut scores = vec![EpisodeScore::default(); p];
-    let mut diverged = vec![false; p];
+    let mut steps = vec![EnvStep::default(); p];
     let mut outputs = vec![0.0f32; p * out_len];
     for t in 0..protocol.policy_steps() {
         hook.before_act(t, &mut controller);
-        let policy_clock = Instant::now();
-        let rows = controller.population();
-        let input = Tensor::<2>::from_data(TensorData::new(observation, [rows, obs_len]), &device);
-        let batch = read_host(controller.act(input));
-        for (k, &a) in controller.agents().iter().enumerate() {
-            outputs[a * out_len..(a + 1) * out_len]
-                .copy_from_slice(&batch[k * out_len..(k + 1) * out_len]);
-        }
-        policy_seconds += policy_clock.elapsed().as_secs_f64();
+        let widths = [obs_len, out_len];
+        times.policy(|| act(&mut controller, observation, widths, &device, &mut outputs));
         hook.map_outputs(t, &mut outputs);
-        let env_clock = Instant::now();
-        envs.step(&outputs, &active, &mut steps);
-        env_seconds += env_clock.elapsed().as_secs_f64();
+        times.env(|| envs.step(&outputs, &book.active, &mut steps));
         hook.after_step(t, &steps);
-        for a in 0..p {
-            if !active[a] {
-                continue;
-            }
-            let s = steps[a];
-            env_steps += 1;
-            if s.diverged || !s.reward.is_finite() {
-                scores[a].steps += 1;
-                diverged[a] = true;
-                active[a] = false;
-                continue;
-            }
-            if scores[a].record(protocol, t, s.reward, s.done) {
-                active[a] = false;
-            }
-        }
-        let running = active.iter().filter(|&&a| a).count();
+        let running = book.record(protocol, t, &steps);
         if running == 0 {
             break;
         }
         if compact && 2 * running <= controller.population() {
             let keep: Vec<usize> = (0..controller.population())
-                .filter(|&k| active[controller.agents()[k]])
+                .filter(|&k| book.active[controller.agents()[k]])
                 .collect();
             controller.select_agents(&keep);
         }
-        let env_clock = Instant::now();
-        observation = vec![0.0f32; controller.population() * obs_len];
-        envs.observe_rows(controller.agents(), &mut observation);
-        env_seconds += env_clock.elapsed().as_secs_f64();
+        observation = times.env(|| {
+            let mut observation = vec![0.0f32; controller.population() * obs_len];
+            envs.observe_rows(controller.agents(), &mut observation);
+            observation
+        });
     }
-    EpisodeStats {
-        fitness: scores
-            .iter()
-            .zip(&diverged)
-            .map(|(s, &d)| if d { f32::NEG_INFINITY } else { s.total })
-            .collect(),
-        lengths: scores.iter().map(|s| s.steps).collect(),
-        env_steps,
-        policy_seconds,
-        env_seconds,
+    book.into_stats(times)
+}
+
+/// Wall seconds spent in the batched policy and in the environments.
+#[derive(Default)]
+struct Times {
+    policy: f64,
+    env: f64,
+}
+
+impl Times {
+    fn env<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let clock = Instant::now();
+        let out = f();
+        self.env += clock.elapsed().as_secs_f64();
+        out
+    }
+
+    fn policy<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let clock = Instant::now();
+        let out = f();
+        self.policy += clock.elapsed().as_secs_f64();
+        out
+    }
+}
+
+/// Resets the envs and runs the protocol's zero-action burn-in. Returns the first network
+/// input, which is the reset observation (reference quirk): it is taken before the burn-in
+/// steps, whose observations are dropped.
+fn reset_and_burn_in<E: Env>(envs: &mut VecEnv<E>, protocol: &Protocol, seeds: &[u64]) -> Vec<f32> {
+    let p = envs.len();
+    envs.reset(seeds);
+    let mut observation = vec![0.0f32; p * envs.observation_len()];
+    envs.observe(&mut observation);
+    let mut steps = vec![EnvStep::default(); p];
+    let all = vec![true; p];
+    let zeros = vec![0.0f32; p * envs.output_len()];
+    for _ in 0..protocol.burn_in_steps {
+        envs.step(&zeros, &all, &mut steps);
+    }
+    observation
+}
+
+/// One batched policy call: the controller's rows act on `observation` and their outputs are
+/// written to their genome rows of `outputs` (`[P, A]`; rows of finished agents keep theirs).
+fn act(
+    controller: &mut Controller,
+    observation: Vec<f32>,
+    [obs_len, out_len]: [usize; 2],
+    device: &Device,
+    outputs: &mut [f32],
+) {
+    let rows = controller.population();
+    let input = Tensor::<2>::from_data(TensorData::new(observation, [rows, obs_len]), device);
+    let batch = read_host(controller.act(input));
+    for (k, &a) in controller.agents().iter().enumerate() {
+        outputs[a * out_len..(a + 1) * out_len]
+            .copy_from_slice(&batch[k * out_len..(k + 1) * out_len]);
+    }
+}
+
+/// Per-agent bookkeeping of P episodes: which still run, their scores, which diverged.
+struct Book {
+    active: Vec<bool>,
+    scores: Vec<EpisodeScore>,
+    diverged: Vec<bool>,
+    env_steps: u64,
+}
+
+impl Book {
+    fn new(p: usize, env_steps: u64) -> Self {
+        Book {
+            active: vec![true; p],
+            scores: vec![EpisodeScore::default(); p],
+            diverged: vec![false; p],
+            env_steps,
+        }
+    }
+
+    /// Scores policy step `t` of every running agent (a diverged simulation or a non-finite
+    /// reward ends the agent's episode); returns how many still run.
+    fn record(&mut self, protocol: &Protocol, t: usize, steps: &[EnvStep]) -> usize {
+        for (a, s) in steps.iter().enumerate() {
+            if !self.active[a] {
+                continue;
+            }
+            self.env_steps += 1;
+            if s.diverged || !s.reward.is_finite() {
+                self.scores[a].steps += 1;
+                self.diverged[a] = true;
+                self.active[a] = false;
+                continue;
+            }
+            if self.scores[a].record(protocol, t, s.reward, s.done) {
+                self.active[a] = false;
+            }
+        }
+        self.active.iter().filter(|&&a| a).count()
+    }
+
+    fn into_stats(self, times: Times) -> EpisodeStats {
+        EpisodeStats {
+            fitness: self
+                .scores
+                .iter()
+                .zip(&self.diverged)
+                .map(|(s, &d)| if d { f32::NEG_INFINITY } else { s.total })
+                .collect(),
+            lengths: self.scores.iter().map(|s| s.steps).collect(),
+            env_steps: self.env_steps,
+            policy_seconds: times.policy,
+            env_seconds: times.env,
+        }
     }
 }
 
