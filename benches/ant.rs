@@ -12,6 +12,10 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+/// The allocator `hebbian train` uses, so that the rollout figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EPISODE: usize = 1000;
 
 fn actions(seed: u64) -> Vec<[f32; 8]> {

@@ -10,6 +10,10 @@ use hebbian::env::car_racing::{CarRacing, preprocess};
 use std::hint::black_box;
 use std::time::Instant;
 
+/// The allocator `hebbian train` uses, so that the rollout figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Pure-pursuit driver (spec §9) so the car stays on track like a trained policy.
 fn drive(env: &CarRacing, k: &mut usize) -> [f32; 3] {
     let track = env.track();
