@@ -55,25 +55,7 @@ enum Command {
         quiet: bool,
     },
     /// Evaluate a model file: mean ± std over many rollouts, per environment variant.
-    Eval {
-        model: PathBuf,
-        #[arg(long, default_value_t = 100)]
-        rollouts: usize,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Backend: flex, ndarray or wgpu (default: the one the model was trained with).
-        #[arg(long)]
-        device: Option<String>,
-        /// Environment variants to evaluate (comma-separated; default: all of the task's).
-        #[arg(long, value_delimiter = ',')]
-        variants: Vec<String>,
-        /// Where to write the JSON report (default: next to the model, `eval.json`).
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Hold the coefficients in f32, bf16 or f16 during the episodes (default: as trained).
-        #[arg(long)]
-        coefficient_precision: Option<hebbian::plastic::CoefficientPrecision>,
-    },
+    Eval(EvalArgs),
     /// Run one episode of a model (or of a random Hebbian network) and write it as a GIF.
     Render(RenderArgs),
     /// Replay a recorded action sequence (CSV) in an environment and write per-step files.
@@ -112,6 +94,28 @@ enum Command {
         #[arg(long = "static")]
         static_weights: bool,
     },
+}
+
+/// `hebbian eval`'s arguments.
+#[derive(clap::Args)]
+struct EvalArgs {
+    model: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    rollouts: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Backend: flex, ndarray or wgpu (default: the one the model was trained with).
+    #[arg(long)]
+    device: Option<String>,
+    /// Environment variants to evaluate (comma-separated; default: all of the task's).
+    #[arg(long, value_delimiter = ',')]
+    variants: Vec<String>,
+    /// Where to write the JSON report (default: next to the model, `eval.json`).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Hold the coefficients in f32, bf16 or f16 during the episodes (default: as trained).
+    #[arg(long)]
+    coefficient_precision: Option<hebbian::plastic::CoefficientPrecision>,
 }
 
 /// `hebbian render`'s arguments.
@@ -598,22 +602,14 @@ fn run_train(
     Ok(())
 }
 
-fn run_eval(
-    model: PathBuf,
-    rollouts: usize,
-    seed: u64,
-    device: Option<String>,
-    variants: Vec<String>,
-    json: Option<PathBuf>,
-    coefficient_precision: Option<hebbian::plastic::CoefficientPrecision>,
-) -> anyhow::Result<()> {
+fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let report = hebbian::eval::evaluate_model_stored(
-        &model,
-        rollouts,
-        seed,
-        device.as_deref(),
-        &variants,
-        coefficient_precision,
+        &args.model,
+        args.rollouts,
+        args.seed,
+        args.device.as_deref(),
+        &args.variants,
+        args.coefficient_precision,
     )?;
     outln!(
         "{} ({} {}, generation {}), {} rollouts, seed {}:",
@@ -639,7 +635,9 @@ fn run_eval(
             }
         );
     }
-    let json = json.unwrap_or_else(|| model.with_file_name("eval.json"));
+    let json = args
+        .json
+        .unwrap_or_else(|| args.model.with_file_name("eval.json"));
     let text = serde_json::to_string_pretty(&report)?;
     hebbian::files::atomic_write(&json, text.as_bytes())?;
     outln!("report: {}", json.display());
@@ -753,23 +751,7 @@ fn main() -> ExitCode {
             resume,
             quiet,
         } => run_train(config, overrides, device, out, resume, quiet),
-        Command::Eval {
-            model,
-            rollouts,
-            seed,
-            device,
-            variants,
-            json,
-            coefficient_precision,
-        } => run_eval(
-            model,
-            rollouts,
-            seed,
-            device,
-            variants,
-            json,
-            coefficient_precision,
-        ),
+        Command::Eval(args) => run_eval(args),
         Command::Render(args) => {
             let (task, model, out, options) = args.options();
             run_render(task, model, out, options)

@@ -146,18 +146,20 @@ struct Times {
 
 impl Times {
     fn env<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        let clock = Instant::now();
-        let out = f();
-        self.env += clock.elapsed().as_secs_f64();
-        out
+        timed(&mut self.env, f)
     }
 
     fn policy<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        let clock = Instant::now();
-        let out = f();
-        self.policy += clock.elapsed().as_secs_f64();
-        out
+        timed(&mut self.policy, f)
     }
+}
+
+/// Runs `f`, adding its wall seconds to `total`.
+fn timed<T>(total: &mut f64, f: impl FnOnce() -> T) -> T {
+    let clock = Instant::now();
+    let out = f();
+    *total += clock.elapsed().as_secs_f64();
+    out
 }
 
 /// Resets the envs and runs the protocol's zero-action burn-in. Returns the first network

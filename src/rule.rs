@@ -215,6 +215,20 @@ pub struct FoldedCoefficients {
     pub has_d: bool,
 }
 
+impl FoldedCoefficients {
+    /// The same rule with `f` applied to each of the four arrays (storage precision, dense
+    /// copies, a subset of agents).
+    pub fn map(self, f: impl Fn(Tensor<3>) -> Tensor<3>) -> Self {
+        FoldedCoefficients {
+            a: f(self.a),
+            b: f(self.b),
+            c: f(self.c),
+            d: f(self.d),
+            ..self
+        }
+    }
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hebbian::env::quadruped::{Ant, Morphology};
+use hebbian::env::quadruped::{Ant, Morphology, PhysicsConfig};
 use rayon::prelude::*;
 use serde::Deserialize;
 
@@ -122,8 +122,20 @@ struct Episode {
     rows: Vec<Row>,
 }
 
+/// The physics under test: the defaults, or the settings in `HEBBIAN_ANT_PHYSICS` (keys of
+/// `PhysicsConfig` as TOML, comma-separated, e.g. `"limit_erp = 0.5, pgs_iterations = 4"`), so
+/// that any setting can be re-run on the suite.
+fn physics() -> PhysicsConfig {
+    static PHYSICS: std::sync::OnceLock<PhysicsConfig> = std::sync::OnceLock::new();
+    *PHYSICS.get_or_init(|| match std::env::var("HEBBIAN_ANT_PHYSICS") {
+        Err(_) => PhysicsConfig::default(),
+        Ok(text) => toml::from_str(&text.replace(',', "\n"))
+            .unwrap_or_else(|e| panic!("HEBBIAN_ANT_PHYSICS: {e}")),
+    })
+}
+
 fn run(morph: &Morphology, start: &[f32; 8], gait: &Gait, keep_rows: usize) -> Episode {
-    let mut ant = Ant::new(morph);
+    let mut ant = Ant::with_config(morph, physics());
     ant.reset_with_joints(start);
     let (mut progress, mut min_z, mut diverged) = (0.0f64, f64::INFINITY, false);
     let mut rows = Vec::new();
@@ -244,11 +256,12 @@ fn progress_matches_pybullet_across_gaits() {
         })
         .collect();
     eprintln!(
-        "{} episodes of {} steps in {:.1} s (pybullet {})",
+        "{} episodes of {} steps in {:.1} s (pybullet {}); {:?}",
         eps.len(),
         BURN_IN + SCORED,
         t0.elapsed().as_secs_f64(),
-        suite.pybullet
+        suite.pybullet,
+        physics()
     );
 
     let n_starts = suite.starts.len();

@@ -167,7 +167,8 @@ pub fn forward_update_neuron_fused(
 }
 
 /// A layer's four folded coefficient arrays (`[P, out, in]` each, row-major) as the kernel
-/// reads them: f32, or stored in 16 bits (`CoefficientPrecision`) and widened block by block.
+/// reads them: f32, or stored in 16 bits (`CoefficientPrecision`) and widened to f32 as read
+/// (bf16 element by element, f16 in blocks).
 #[derive(Clone, Copy)]
 pub enum CoefficientRows<'a> {
     F32([&'a [f32]; 4]),

@@ -96,10 +96,13 @@ impl PlasticNetwork {
         let coefficients = coefficients
             .into_iter()
             .map(|c| {
-                let folded =
-                    stored_coefficients(config.rule.fold(c), config.coefficient_precision, fused);
+                // 16-bit tensors only for the fused kernel, which widens them as it reads; the
+                // tensor-op path keeps f32 holding the rounded values. Dense once per episode,
+                // so that the fused kernel never copies per step.
+                let precision = config.coefficient_precision;
+                let folded = config.rule.fold(c).map(|t| precision.store(t, fused));
                 LayerRule::Synapse(Box::new(if fused {
-                    dense_coefficients(folded)
+                    folded.map(crate::plastic::fused::make_dense::<3>)
                 } else {
                     folded
                 }))
@@ -294,12 +297,7 @@ impl PlasticNetwork {
         }
         for rule in &mut self.coefficients {
             match rule {
-                LayerRule::Synapse(c) => {
-                    c.a = keep(c.a.clone());
-                    c.b = keep(c.b.clone());
-                    c.c = keep(c.c.clone());
-                    c.d = keep(c.d.clone());
-                }
+                LayerRule::Synapse(c) => **c = (**c).clone().map(keep),
                 LayerRule::Neuron(c) => c.select_agents(rows),
             }
         }
@@ -346,36 +344,4 @@ pub fn mlp_forward(
         activations.push(y);
     }
     activations
-}
-
-/// The folded arrays in the configured storage precision (16-bit tensors only for the fused
-/// kernel, which widens them as it reads; the tensor-op path keeps f32 holding the rounded values).
-fn stored_coefficients(
-    c: FoldedCoefficients,
-    precision: CoefficientPrecision,
-    fused: bool,
-) -> FoldedCoefficients {
-    if precision == CoefficientPrecision::F32 {
-        return c;
-    }
-    let store = |t: Tensor<3>| precision.store(t, fused);
-    FoldedCoefficients {
-        a: store(c.a),
-        b: store(c.b),
-        c: store(c.c),
-        d: store(c.d),
-        ..c
-    }
-}
-
-/// Makes the folded arrays dense once per episode, so the fused kernel never copies per step.
-fn dense_coefficients(c: FoldedCoefficients) -> FoldedCoefficients {
-    let dense = crate::plastic::fused::make_dense::<3>;
-    FoldedCoefficients {
-        a: dense(c.a),
-        b: dense(c.b),
-        c: dense(c.c),
-        d: dense(c.d),
-        ..c
-    }
 }

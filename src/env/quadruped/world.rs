@@ -38,8 +38,11 @@ const GRAVITY: f32 = 9.8;
 /// contact recycling off (identical: the half-space ground is never recycled), stabilization
 /// iterations 0 (0.68, 6) and 2 (0.70, 6), max corrective velocity 1 and 10 (identical),
 /// warm-start 0.5 (0.66, 7), one-way slack 0 (0.64, 7) and 0.1 (0.61, 5), limit ERP 0.05
-/// (0.66, 6) and 0.5 (0.72, 7): the defaults stay the best of every setting tried.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// (0.66, 6) and 0.5 (0.72, 7): the defaults stay the best of every setting tried. Any setting
+/// re-runs on the suite with `HEBBIAN_ANT_PHYSICS="one_way_slack = 0.1, limit_erp = 0.5" cargo
+/// test --release --test quadruped_pybullet_suite -- --nocapture` (keys as these fields).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PhysicsConfig {
     /// rapier pipeline steps per env step. Calibrated: 2 pipeline steps × 2 TGS substeps
     /// ([`Self::solver_iterations`]), so the solver still advances in pybullet's 4 substeps of
@@ -92,11 +95,14 @@ pub struct PhysicsConfig {
     pub max_corrective_velocity: f32,
     /// rapier `warmstart_coefficient` (default 1).
     pub warmstart: f32,
-    /// Violation (rad) up to which a joint-limit row pulls the joint back with
-    /// [`Self::limit_erp`]; deeper, the stop is one-way (Bullet drops the multibody limits'
-    /// split-impulse correction).
+    /// Bullet's joint-limit rows (`btMultiBodyJointLimitConstraint`) exist only while a joint
+    /// is at or past its limit. A violation of at most this much (rad, default 0.04) is
+    /// corrected with [`Self::limit_erp`] per solver substep; a deeper one goes to the
+    /// split-impulse pass, which multibody limits never apply, so it is only kept from growing:
+    /// a joint that starts out of range (the ankles do) or overshoots deeply stays where it is
+    /// until its torque drives it back in.
     pub one_way_slack: f32,
-    /// Bullet's ERP for shallow limit violations, per solver substep.
+    /// Bullet's ERP for shallow limit violations, per solver substep (default 0.2).
     pub limit_erp: f32,
 }
 
@@ -438,7 +444,8 @@ impl World {
     /// friction: the body creeps and spins).
     ///
     /// Like Bullet's, a row acts only while the joint is at or past its limit: within
-    /// [`PhysicsConfig::one_way_slack`] it pulls the joint back with ERP 0.2 ([`limit_softness`]); deeper, the
+    /// [`PhysicsConfig::one_way_slack`] it pulls the joint back with
+    /// [`PhysicsConfig::limit_erp`] ([`limit_softness`]); deeper, the
     /// row sits at the joint itself, so it only forbids moving further out. rapier rebuilds
     /// each row every solver substep from the current angle; where it sits is set once per
     /// pipeline step.
