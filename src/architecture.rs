@@ -66,6 +66,22 @@ impl Architecture {
             .count(|k| matches!(k, SegmentKind::NeuronCoefficients(_)))
     }
 
+    /// The genome layout of merged rules: `rules[l]` rules of `rule` in layer `l`.
+    pub fn merged_genome(
+        &self,
+        rule: Rule,
+        rules: &[usize],
+        coevolve_initial_weights: bool,
+    ) -> GenomeLayout {
+        GenomeLayout::merged(
+            rule,
+            rules,
+            &self.layer_shapes(),
+            self.conv,
+            coevolve_initial_weights,
+        )
+    }
+
     /// The genome layout for a Hebbian rule (`Some`) or the static baseline (`None`).
     pub fn genome(&self, rule: Option<Rule>, coevolve_initial_weights: bool) -> GenomeLayout {
         match rule {

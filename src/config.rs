@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::controller::ControllerSpec;
 use crate::es::EsConfig;
 use crate::genome::{Granularity, InitialDistribution};
+use crate::merge::MergeConfig;
 use crate::plastic::{CoefficientPrecision, UpdateKernel, WeightInit};
 use crate::rule::{Rule, RuleChoice};
 use crate::task::Task;
@@ -57,10 +58,14 @@ pub struct NetworkConfig {
     /// Initial search distribution of the evolved numbers.
     #[serde(default = "default_distribution")]
     pub distribution: InitialDistribution,
-    /// `synapse` (the paper: a rule per synapse) or `neuron` (NcHL: five numbers per neuron;
-    /// needs rule `ABCD_lr`).
+    /// `synapse` (the paper: a rule per synapse), `neuron` (NcHL: five numbers per neuron;
+    /// needs rule `ABCD_lr`) or `merged` (Evolve & Merge: rules shared by k-means clusters of
+    /// synapses, merged during training as `[network.merge]` says).
     #[serde(default)]
     pub granularity: Granularity,
+    /// When and how far `merged` rules are merged (defaults: see `MergeConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeConfig>,
     /// How the evolved per-synapse coefficients are stored during an episode: `f32` (default),
     /// `bf16` or `f16` (16 bits: a third less memory traffic in the Hebbian step; arithmetic
     /// stays f32; the genome and the ES stay f32).
@@ -78,6 +83,7 @@ impl NetworkConfig {
             kernel: UpdateKernel::default(),
             distribution: default_distribution(),
             granularity: Granularity::default(),
+            merge: None,
             coefficient_precision: CoefficientPrecision::default(),
         }
     }
@@ -215,6 +221,27 @@ impl Config {
                 self.network.rule
             ));
         }
+        match (self.network.granularity, &self.network.merge) {
+            (Granularity::Merged, _) if self.rule().is_none() => {
+                return Err(
+                    "key `network.granularity`: `merged` shares Hebbian rules; it needs a \
+                     Hebbian network.rule, not `static`"
+                        .into(),
+                );
+            }
+            (Granularity::Merged, merge) => merge.clone().unwrap_or_default().validate()?,
+            (other, Some(_)) => {
+                return Err(format!(
+                    "key `network.merge`: only for granularity = \"merged\" (this config's is \
+                     `{}`)",
+                    serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ));
+            }
+            _ => {}
+        }
         if self.network.init == WeightInit::Coevolve && self.rule().is_none() {
             return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
         }
@@ -231,6 +258,12 @@ impl Config {
         Task::by_name(&self.task.name, &self.task.variants)
     }
 
+    /// The merge schedule of a `merged` network (`None` for other granularities).
+    pub fn merge(&self) -> Option<MergeConfig> {
+        (self.network.granularity == Granularity::Merged)
+            .then(|| self.network.merge.clone().unwrap_or_default())
+    }
+
     /// The controller spec for this config and task.
     pub fn controller_spec(&self, task: &Task) -> Result<ControllerSpec, String> {
         Ok(ControllerSpec {
@@ -240,6 +273,7 @@ impl Config {
             normalize: self.network.normalize.unwrap_or(task.default_normalize),
             kernel: self.network.kernel,
             granularity: self.network.granularity,
+            assignment: None,
             coefficient_precision: self.network.coefficient_precision,
         })
     }

@@ -1,13 +1,15 @@
 //! The batched policy of P candidates: optional conv front end, then a plastic or static MLP,
 //! built from rows of the `[P, D]` population tensor.
 
+use std::sync::Arc;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::architecture::Architecture;
 use crate::conv::ConvFrontEnd;
 use crate::genome::{GenomeLayout, Granularity, SegmentKind};
 use crate::plastic::{
-    CoefficientPrecision, PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit,
+    CoefficientPrecision, PlasticConfig, PlasticNetwork, RuleAssignment, UpdateKernel, WeightInit,
 };
 use crate::rule::Rule;
 use crate::static_net::StaticNetwork;
@@ -21,8 +23,11 @@ pub struct ControllerSpec {
     pub init: WeightInit,
     pub normalize: bool,
     pub kernel: UpdateKernel,
-    /// Per-synapse rules (the paper) or per-neuron ones (NcHL, ABCD_lr only).
+    /// Per-synapse rules (the paper), per-neuron ones (NcHL, ABCD_lr only) or merged ones.
     pub granularity: Granularity,
+    /// Merged granularity after its first merge: which rule each synapse follows (`None`
+    /// before it, when every synapse has its own rule, as in the per-synapse genome).
+    pub assignment: Option<Arc<RuleAssignment>>,
     /// Storage precision of the per-synapse coefficients during an episode.
     pub coefficient_precision: CoefficientPrecision,
 }
@@ -30,8 +35,11 @@ pub struct ControllerSpec {
 impl ControllerSpec {
     pub fn layout(&self) -> GenomeLayout {
         let coevolve = self.init == WeightInit::Coevolve && self.rule.is_some();
-        match (self.rule, self.granularity) {
-            (Some(_), Granularity::Neuron) => self.architecture.neuron_level_genome(coevolve),
+        match (self.rule, self.granularity, &self.assignment) {
+            (Some(_), Granularity::Neuron, _) => self.architecture.neuron_level_genome(coevolve),
+            (Some(rule), Granularity::Merged, Some(a)) => {
+                self.architecture.merged_genome(rule, &a.rules(), coevolve)
+            }
             _ => self.architecture.genome(self.rule, coevolve),
         }
     }
@@ -86,9 +94,18 @@ impl Controller {
                     Some(w) => w,
                     None => initial_weights(&config, spec.init, p, init_seed, &device),
                 };
-                Network::Hebbian(match layout.neuron_coefficients(genomes) {
-                    Some(neurons) => PlasticNetwork::new_neuron_level(config, neurons, weights),
-                    None => PlasticNetwork::new(config, layout.coefficients(genomes), weights),
+                let merged = layout.merged_coefficients(genomes);
+                Network::Hebbian(match (layout.neuron_coefficients(genomes), merged) {
+                    (Some(neurons), _) => {
+                        PlasticNetwork::new_neuron_level(config, neurons, weights)
+                    }
+                    (None, Some(rules)) => {
+                        let assignment = spec.assignment.as_ref().expect("merged layout");
+                        PlasticNetwork::new_merged(config, rules, assignment, weights)
+                    }
+                    (None, None) => {
+                        PlasticNetwork::new(config, layout.coefficients(genomes), weights)
+                    }
                 })
             }
             None => Network::Static(

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::controller::ControllerSpec;
-use crate::files::{ModelHeader, load_model, read_model_header};
+use crate::files::{ModelHeader, load_model, read_model_assignment, read_model_header};
 use crate::rollout::{Chunking, evaluate};
 use crate::task::Task;
 use crate::train::rule_name;
@@ -97,7 +97,9 @@ impl LoadedModel {
         }
         let device = crate::device::device_from_name(&config.run.device)?;
         let task = Task::for_evaluation(&config.task.name, variants)?;
-        let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let mut spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let shapes = spec.architecture.layer_shapes();
+        spec.assignment = read_model_assignment(path, &shapes)?.map(std::sync::Arc::new);
         let model = load_model(path, &spec.layout(), &task.name, &rule_name(&spec))?;
         Ok(Self {
             config,

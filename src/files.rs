@@ -9,6 +9,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::es::EsState;
 use crate::genome::{GenomeLayout, SegmentKind};
+use crate::plastic::{LayerAssignment, RuleAssignment};
 
 const MODEL_FORMAT: &str = "hebbian-model";
 const CHECKPOINT_FORMAT: &str = "hebbian-checkpoint";
@@ -85,16 +86,93 @@ fn read_f32(path: &Path, view: &TensorView<'_>, name: &str) -> Result<Vec<f32>, 
         .collect())
 }
 
-fn serialize(
-    tensors: Vec<(String, Vec<usize>, Vec<u8>)>,
-    metadata: HashMap<String, String>,
-) -> Vec<u8> {
+/// One tensor to write: name, dtype, shape, little-endian bytes.
+type Stored = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// f32 numbers as a tensor to write.
+fn f32_tensor(name: String, shape: Vec<usize>, v: &[f32]) -> Stored {
+    (name, Dtype::F32, shape, f32_bytes(v))
+}
+
+/// A merged network's assignment: `rule_of.{l}` `[out, in]` (U32) per plastic layer.
+fn assignment_tensors(assignment: Option<&RuleAssignment>) -> Vec<Stored> {
+    let Some(a) = assignment else {
+        return Vec::new();
+    };
+    a.layers()
+        .iter()
+        .zip(a.shapes())
+        .enumerate()
+        .map(|(l, (layer, &(o, i)))| {
+            let bytes = layer.rule_of.iter().flat_map(|r| r.to_le_bytes()).collect();
+            (format!("rule_of.{l}"), Dtype::U32, vec![o, i], bytes)
+        })
+        .collect()
+}
+
+/// Reads the `rule_of.{l}` tensors of a file, if it has them (a merged network's).
+fn assignment_in(
+    path: &Path,
+    bytes: &[u8],
+    shapes: &[(usize, usize)],
+) -> Result<Option<RuleAssignment>, FileError> {
+    let st = SafeTensors::deserialize(bytes).expect("checked by load");
+    if st.tensor("rule_of.0").is_err() {
+        return Ok(None);
+    }
+    let mut layers = Vec::new();
+    for (l, &(o, i)) in shapes.iter().enumerate() {
+        let name = format!("rule_of.{l}");
+        let view = st
+            .tensor(&name)
+            .map_err(|_| content(path, format!("lacks tensor `{name}` (a merged network)")))?;
+        if view.dtype() != Dtype::U32 || view.shape() != [o, i] {
+            return Err(content(
+                path,
+                format!(
+                    "tensor `{name}` is {:?} {:?}, expected U32 [{o}, {i}]",
+                    view.dtype(),
+                    view.shape()
+                ),
+            ));
+        }
+        let rule_of: Vec<u32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let rules = rule_of.iter().max().map_or(0, |&m| m as usize + 1);
+        layers.push(LayerAssignment { rules, rule_of });
+    }
+    RuleAssignment::new(layers, shapes)
+        .map(Some)
+        .map_err(|e| content(path, format!("rule assignment: {e}")))
+}
+
+/// The rule assignment stored in a model file (merged networks only), for a network of plastic
+/// layers `shapes` (`(out, in)`).
+pub fn read_model_assignment(
+    path: &Path,
+    shapes: &[(usize, usize)],
+) -> Result<Option<RuleAssignment>, FileError> {
+    assignment_in(path, &load(path, MODEL_FORMAT)?.bytes, shapes)
+}
+
+/// [`read_model_assignment`] for a checkpoint.
+pub fn read_checkpoint_assignment(
+    path: &Path,
+    shapes: &[(usize, usize)],
+) -> Result<Option<RuleAssignment>, FileError> {
+    assignment_in(path, &load(path, CHECKPOINT_FORMAT)?.bytes, shapes)
+}
+
+fn serialize(tensors: Vec<Stored>, metadata: HashMap<String, String>) -> Vec<u8> {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
-        .map(|(n, shape, bytes)| {
+        .map(|(n, dtype, shape, bytes)| {
             (
                 n.clone(),
-                TensorView::new(Dtype::F32, shape.clone(), bytes).expect("consistent tensor"),
+                TensorView::new(*dtype, shape.clone(), bytes).expect("consistent tensor"),
             )
         })
         .collect();
@@ -212,6 +290,7 @@ fn segment_name(kind: SegmentKind) -> String {
     match kind {
         SegmentKind::Coefficients(l) => format!("coefficients.{l}"),
         SegmentKind::NeuronCoefficients(n) => format!("neurons.{n}"),
+        SegmentKind::MergedCoefficients(l) => format!("merged_rules.{l}"),
         SegmentKind::Conv => "conv".into(),
         SegmentKind::InitialWeights(l) => format!("initial_weights.{l}"),
         SegmentKind::Weights(l) => format!("weights.{l}"),
@@ -219,8 +298,14 @@ fn segment_name(kind: SegmentKind) -> String {
 }
 
 /// Saves a model: one named tensor per genome segment (so Python sees `coefficients.0` as
-/// `[K, out, in]`), header in the safetensors metadata.
-pub fn save_model(path: &Path, layout: &GenomeLayout, model: &Model) -> Result<(), FileError> {
+/// `[K, out, in]`), header in the safetensors metadata; a merged network's `assignment` as
+/// `rule_of.{l}`.
+pub fn save_model(
+    path: &Path,
+    layout: &GenomeLayout,
+    model: &Model,
+    assignment: Option<&RuleAssignment>,
+) -> Result<(), FileError> {
     if model.genome.len() != layout.len() {
         return Err(content(path, "genome length does not match its layout"));
     }
@@ -228,12 +313,13 @@ pub fn save_model(path: &Path, layout: &GenomeLayout, model: &Model) -> Result<(
         .segments()
         .iter()
         .map(|s| {
-            (
+            f32_tensor(
                 segment_name(s.kind),
                 s.shape.clone(),
-                f32_bytes(&model.genome[s.offset..s.offset + s.len()]),
+                &model.genome[s.offset..s.offset + s.len()],
             )
         })
+        .chain(assignment_tensors(assignment))
         .collect();
     let h = &model.header;
     let metadata = HashMap::from([
@@ -334,19 +420,21 @@ pub fn config_hash(config_toml: &str) -> String {
         .collect()
 }
 
-/// Saves the ES state, with the task/rule/genome length it belongs to and the resolved config
-/// (TOML) it was made with.
+/// Saves the ES state, with the task/rule/genome length it belongs to, the resolved config
+/// (TOML) it was made with and, for a merged network, its assignment (as [`save_model`]).
 pub fn save_checkpoint(
     path: &Path,
     state: &EsState,
     task: &str,
     rule: &str,
     config_toml: &str,
+    assignment: Option<&RuleAssignment>,
 ) -> Result<(), FileError> {
     // The algorithm's own per-dimension state (σ, optimizer moments) as `state.NAME`.
     let tensors = std::iter::once(("centre".to_string(), &state.centre))
         .chain(state.vectors.iter().map(|(n, v)| (format!("state.{n}"), v)))
-        .map(|(name, v)| (name, vec![v.len()], f32_bytes(v)))
+        .map(|(name, v)| f32_tensor(name, vec![v.len()], v))
+        .chain(assignment_tensors(assignment))
         .collect();
     let metadata = HashMap::from([
         ("format".to_string(), CHECKPOINT_FORMAT.to_string()),

@@ -21,14 +21,16 @@ use rand_distr::StandardNormal;
 use crate::conv::ConvShape;
 use crate::rule::Rule;
 
-/// Whose rule the Hebbian coefficients are: each synapse's (the paper) or each neuron's (NcHL,
-/// `plastic::neuron`).
+/// Whose rule the Hebbian coefficients are: each synapse's (the paper), each neuron's (NcHL,
+/// `plastic::neuron`), or shared by clusters of synapses that k-means merges during training
+/// (Evolve & Merge, `plastic::merged`; per synapse until the first merge).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     #[default]
     Synapse,
     Neuron,
+    Merged,
 }
 
 /// A buffer that does not fit the layout.
@@ -55,6 +57,9 @@ pub enum SegmentKind {
     /// for the input layer, `[5, size]` A, B, C, D, η for hidden layers, `[4, size]` B, C, D, η
     /// for the output layer (an input neuron is never post-synaptic, an output never pre).
     NeuronCoefficients(usize),
+    /// Merged rules of plastic layer `l`, `[K, R]` (coefficient-major: `k*R + r`), R rules
+    /// shared by the layer's synapses through its `plastic::RuleAssignment`.
+    MergedCoefficients(usize),
     /// The frozen conv front end's weights.
     Conv,
     /// Co-evolved initial weights of plastic layer `l`, `[out, in]`.
@@ -176,6 +181,35 @@ impl GenomeLayout {
         Self::from_segments(parts)
     }
 
+    /// A Hebbian network of merged rules: `rules[l]` rules of `rule` in plastic layer `l`;
+    /// `layer_shapes` `(out, in)` as in [`Self::hebbian`] (for the co-evolved weights).
+    pub fn merged(
+        rule: Rule,
+        rules: &[usize],
+        layer_shapes: &[(usize, usize)],
+        conv: Option<ConvShape>,
+        coevolve_initial_weights: bool,
+    ) -> Self {
+        let k = rule.coefficients_per_synapse();
+        let mut parts: Vec<_> = rules
+            .iter()
+            .enumerate()
+            .map(|(l, &r)| (SegmentKind::MergedCoefficients(l), vec![k, r]))
+            .collect();
+        if let Some(c) = conv {
+            parts.push((SegmentKind::Conv, vec![c.params()]));
+        }
+        if coevolve_initial_weights {
+            parts.extend(
+                layer_shapes
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &(o, i))| (SegmentKind::InitialWeights(l), vec![o, i])),
+            );
+        }
+        Self::from_segments(parts)
+    }
+
     /// A static-weight network of the same shapes.
     pub fn static_weights(layer_shapes: &[(usize, usize)], conv: Option<ConvShape>) -> Self {
         let mut parts = Vec::new();
@@ -272,6 +306,17 @@ impl GenomeLayout {
                 })
                 .collect(),
         )
+    }
+
+    /// Merged rules of every plastic layer as `[P, K, R]`, or `None` for other genomes.
+    pub fn merged_coefficients(&self, population: &Tensor<2>) -> Option<Vec<Tensor<3>>> {
+        let rules: Vec<_> = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s.kind, SegmentKind::MergedCoefficients(_)))
+            .map(|s| self.slice::<3>(population, s))
+            .collect();
+        (!rules.is_empty()).then_some(rules)
     }
 
     /// Conv weights `[P, 1362]`, if this genome has them.

@@ -24,6 +24,8 @@ pub mod genome;
 pub mod kernel;
 pub mod limits;
 #[cfg(feature = "full")]
+pub mod merge;
+#[cfg(feature = "full")]
 pub mod metrics;
 pub mod plastic;
 #[cfg(feature = "full")]

@@ -519,6 +519,18 @@ fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
              ({:.0}x fewer than per-synapse ABCD_lr)",
             arch.counts(Some(Rule::AbcdLr)).coefficients as f64 / neuron as f64
         );
+        let merge = hebbian::merge::MergeConfig::default();
+        let merged: usize = arch
+            .layer_shapes()
+            .iter()
+            .map(|(o, i)| (o * i).min(merge.rules) * r.coefficients_per_synapse())
+            .sum();
+        outln!(
+            "merged coefficients (network.granularity = \"merged\", Evolve & Merge, {} rules per \
+             layer after the last merge): {merged} ({:.0}x fewer)",
+            merge.rules,
+            c.coefficients as f64 / merged as f64
+        );
     }
     outln!("evolved numbers per candidate: {}", c.evolved);
     Ok(())

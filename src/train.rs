@@ -13,7 +13,9 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::es::Es;
-use crate::files::{Model, ModelHeader, read_checkpoint, save_checkpoint, save_model};
+use crate::files::{
+    Model, ModelHeader, read_checkpoint, read_checkpoint_assignment, save_checkpoint, save_model,
+};
 use crate::genome::{GenomeLayout, SegmentKind};
 use crate::metrics::{self, GenerationMetrics};
 use crate::rollout::{Chunking, chunk_size, evaluate_rows};
@@ -202,6 +204,39 @@ fn flatten(
     }
 }
 
+/// Tells the ES which parts of the genome are what. The L2 penalty sees what the reference
+/// penalises: the Hebbian coefficients (not the co-evolved conv or initial weights), or every
+/// weight of the static baseline (enajx/ES penalises its whole parameter vector, conv
+/// included); OpenAI-ES decays the co-evolved ranges as the reference does.
+fn with_genome_ranges(es: Es, spec: &ControllerSpec, layout: &GenomeLayout) -> Es {
+    let ranges = |pred: fn(SegmentKind) -> bool| -> Vec<std::ops::Range<usize>> {
+        layout
+            .segments()
+            .iter()
+            .filter(|s| pred(s.kind))
+            .map(|s| s.offset..s.offset + s.len())
+            .collect()
+    };
+    let penalised: fn(SegmentKind) -> bool = if spec.rule.is_some() {
+        |k| {
+            matches!(
+                k,
+                SegmentKind::Coefficients(_)
+                    | SegmentKind::NeuronCoefficients(_)
+                    | SegmentKind::MergedCoefficients(_)
+            )
+        }
+    } else {
+        |k| matches!(k, SegmentKind::Weights(_) | SegmentKind::Conv)
+    };
+    es.with_l2_ranges(ranges(penalised))
+        .with_coevolved_ranges(if spec.rule.is_some() {
+            ranges(|k| matches!(k, SegmentKind::Conv | SegmentKind::InitialWeights(_)))
+        } else {
+            Vec::new()
+        })
+}
+
 /// The names under which files record the rule (`static` for the baseline).
 pub fn rule_name(spec: &ControllerSpec) -> String {
     spec.rule
@@ -222,7 +257,12 @@ impl Run {
             .check_agreement("config", &config.to_toml())
             .map_err(anyhow::Error::msg)?;
         let task = config.task()?;
-        let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let mut spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        if let Some(path) = &checkpoint {
+            // A merged network continues with the rules its last merge left.
+            let shapes = spec.architecture.layer_shapes();
+            spec.assignment = read_checkpoint_assignment(path, &shapes)?.map(Arc::new);
+        }
         let layout = spec.layout();
         let device = crate::device::device_from_name(&config.run.device)?;
         let rule = rule_name(&spec);
@@ -262,34 +302,7 @@ impl Run {
                 (es, Vec::new())
             }
         };
-        let ranges = |pred: fn(SegmentKind) -> bool| -> Vec<std::ops::Range<usize>> {
-            layout
-                .segments()
-                .iter()
-                .filter(|s| pred(s.kind))
-                .map(|s| s.offset..s.offset + s.len())
-                .collect()
-        };
-        // The L2 penalty sees what the reference penalises: the Hebbian coefficients (not the
-        // co-evolved conv or initial weights), or every weight of the static baseline (enajx/ES
-        // penalises its whole parameter vector, conv included).
-        let penalised: fn(SegmentKind) -> bool = if spec.rule.is_some() {
-            |k| {
-                matches!(
-                    k,
-                    SegmentKind::Coefficients(_) | SegmentKind::NeuronCoefficients(_)
-                )
-            }
-        } else {
-            |k| matches!(k, SegmentKind::Weights(_) | SegmentKind::Conv)
-        };
-        let es =
-            es.with_l2_ranges(ranges(penalised))
-                .with_coevolved_ranges(if spec.rule.is_some() {
-                    ranges(|k| matches!(k, SegmentKind::Conv | SegmentKind::InitialWeights(_)))
-                } else {
-                    Vec::new()
-                });
+        let es = with_genome_ranges(es, &spec, &layout);
         Ok(Self {
             config,
             task,
@@ -385,27 +398,61 @@ impl Run {
             env_seconds,
         };
         tracing::debug!(?m, step_norm = report.step_norm, "generation done");
-        if !self.cluster.is_root() {
-            self.history.push(m.clone());
-            return Ok(m);
+        if self.cluster.is_root() {
+            // The centre this generation sampled around is kept when its population did best;
+            // it is written before the checkpoint, so a crash in between redoes the generation
+            // and rewrites the same file.
+            let best_so_far = self
+                .history
+                .iter()
+                .map(|h| h.mean_fitness)
+                .filter(|f| f.is_finite())
+                .fold(f32::NEG_INFINITY, f32::max);
+            if mean.is_finite() && mean > best_so_far {
+                self.save_model(&self.dir.join(BEST_FILE), generation, centre)?;
+            }
+            let metrics_path = self.dir.join(METRICS_FILE);
+            metrics::append(&metrics_path, &m)
+                .with_context(|| metrics_path.display().to_string())?;
         }
-        // The centre this generation sampled around is kept when its population did best; it
-        // is written before the checkpoint, so a crash in between redoes the generation and
-        // rewrites the same file.
-        let best_so_far = self
-            .history
-            .iter()
-            .map(|h| h.mean_fitness)
-            .filter(|f| f.is_finite())
-            .fold(f32::NEG_INFINITY, f32::max);
-        if mean.is_finite() && mean > best_so_far {
-            self.save_model(&self.dir.join(BEST_FILE), generation, centre)?;
-        }
-        let metrics_path = self.dir.join(METRICS_FILE);
-        metrics::append(&metrics_path, &m).with_context(|| metrics_path.display().to_string())?;
         self.history.push(m.clone());
-        self.save()?;
+        // Every rank merges (deterministically, from the same centre), before the checkpoint.
+        self.merge_if_due(generation)?;
+        if self.cluster.is_root() {
+            self.save()?;
+        }
         Ok(m)
+    }
+
+    /// Evolve & Merge: clusters the rules when the schedule says so, and continues the search
+    /// in the merged genome.
+    fn merge_if_due(&mut self, generation: u64) -> anyhow::Result<()> {
+        let Some(schedule) = self.config.merge() else {
+            return Ok(());
+        };
+        let before = crate::merge::current_rules(&self.spec);
+        if !schedule.due(generation, &before) {
+            return Ok(());
+        }
+        let merged = crate::merge::merge(&self.spec, &schedule, &self.es.state());
+        self.spec.assignment = Some(merged.assignment);
+        self.layout = self.spec.layout();
+        let device = crate::device::device_from_name(&self.config.run.device)?;
+        let es = Es::from_state(
+            self.config.es.clone(),
+            self.config.population,
+            merged.state,
+            &device,
+        )?;
+        self.es = with_genome_ranges(es, &self.spec, &self.layout);
+        tracing::info!(
+            generation,
+            ?before,
+            after = ?crate::merge::current_rules(&self.spec),
+            genome = self.layout.len(),
+            "rules merged"
+        );
+        Ok(())
     }
 
     fn save(&self) -> anyhow::Result<()> {
@@ -417,6 +464,7 @@ impl Run {
             &self.task.name,
             &rule,
             &self.config.to_toml(),
+            self.spec.assignment.as_deref(),
         )?;
         self.save_model(&self.dir.join(MODEL_FILE), state.generation, state.centre)?;
         let title = format!("{} · {}", self.task.name, rule_name(&self.spec));
@@ -437,7 +485,7 @@ impl Run {
             },
             genome,
         };
-        save_model(path, &self.layout, &model)?;
+        save_model(path, &self.layout, &model, self.spec.assignment.as_deref())?;
         Ok(())
     }
 }

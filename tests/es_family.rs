@@ -142,7 +142,7 @@ fn every_algorithm_resumes_bit_for_bit_through_a_checkpoint() {
         let mut first = Es::new(config.clone(), 8, vec![0.7; d], 9, &device()).unwrap();
         run(&mut first, 3);
         let path = dir.path().join(format!("{name}.safetensors"));
-        save_checkpoint(&path, &first.state(), "sphere", "none", "cfg").unwrap();
+        save_checkpoint(&path, &first.state(), "sphere", "none", "cfg", None).unwrap();
         let loaded = read_checkpoint(&path, "sphere", "none", d).unwrap();
         assert_eq!(
             loaded.state,

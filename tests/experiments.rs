@@ -351,7 +351,7 @@ fn static_model(dir: &Path) -> PathBuf {
         },
         genome: layout.initial_centre(InitialDistribution::Normal, 1),
     };
-    save_model(&path, &layout, &model).unwrap();
+    save_model(&path, &layout, &model, None).unwrap();
     path
 }
 

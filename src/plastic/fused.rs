@@ -69,6 +69,21 @@ pub trait FusedHebbianBackend: Backend {
         normalize: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// [`Self::fused_forward_update`] for merged (shared) rules: `table` `[P, R, 4]` holds each
+    /// rule's folded a, b, c, d and `rule_of` (`out·in`, row-major, shared by all agents) the
+    /// rule of each synapse (see `plastic::merged`); nothing per synapse but the index is read.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_forward_update_merged(
+        w: FloatTensor<Self>,
+        table: FloatTensor<Self>,
+        rule_of: &[u32],
+        pre: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        tanh: bool,
+        update: bool,
+        normalize: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// The tensor itself when its storage is already exactly its elements, else a contiguous
     /// copy (so that the kernels above never copy per step).
     fn fused_dense(t: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -153,6 +168,35 @@ pub fn forward_update_neuron_fused(
         weights.into_dispatch(),
         c.pre.clone().into_dispatch(),
         c.post.clone().into_dispatch(),
+        pre.into_dispatch(),
+        scale.into_dispatch(),
+        tanh,
+        update,
+        normalize,
+    );
+    LayerStep {
+        weights: Tensor::from_dispatch(w),
+        post: Tensor::from_dispatch(post),
+        scale: Tensor::from_dispatch(scale),
+    }
+}
+
+/// Runs [`FusedHebbianBackend::fused_forward_update_merged`]. The caller checks [`supported`]
+/// first.
+pub fn forward_update_merged_fused(
+    weights: Tensor<3>,
+    c: &crate::plastic::merged::MergedCoefficients,
+    pre: Tensor<2>,
+    scale: Tensor<1>,
+    tanh: bool,
+    update: bool,
+    normalize: bool,
+) -> LayerStep {
+    use burn::backend::Dispatch;
+    let (w, post, scale) = <Dispatch as FusedHebbianBackend>::fused_forward_update_merged(
+        weights.into_dispatch(),
+        c.table.clone().into_dispatch(),
+        &c.rule_of,
         pre.into_dispatch(),
         scale.into_dispatch(),
         tanh,
@@ -354,6 +398,69 @@ fn neuron_task(
     );
 }
 
+/// [`forward_update_rows`] for merged rules: `table` `[P, R, 4]` (a, b, c, d of each rule),
+/// `rule_of` `[out·in]` the rule of each synapse, the same for every agent.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_update_rows_merged(
+    w: &mut [f32],
+    table: &[f32],
+    rule_of: &[u32],
+    pre: &[f32],
+    scale: &[f32],
+    post: &mut [f32],
+    row_max: &mut [f32],
+    out: usize,
+    inp: usize,
+    tanh: bool,
+    update: bool,
+) {
+    let rows = RowPass {
+        pre,
+        scale,
+        out,
+        inp,
+        tanh,
+        update,
+    };
+    let agents = scale.len();
+    let (table, _) = table.as_chunks::<4>();
+    let rules = table.len() / agents.max(1);
+    rows.run(w, post, row_max, |first_row, w, post, max| {
+        merged_task(&rows, (table, rules), rule_of, first_row, w, post, max)
+    });
+}
+
+/// One task of [`forward_update_rows_merged`], per SIMD level like [`synapse_task`].
+#[multiversion::multiversion(targets = "simd")]
+fn merged_task(
+    rows: &RowPass,
+    (table, rules): (&[[f32; 4]], usize),
+    rule_of: &[u32],
+    first_row: usize,
+    w: &mut [f32],
+    post: &mut [f32],
+    max: &mut [f32],
+) {
+    let (out, inp) = (rows.out, rows.inp);
+    rows.task(
+        first_row,
+        w,
+        post,
+        max,
+        |row, agent, w_row, pre_row, p, s| {
+            let j = row - agent * out;
+            update_row_merged(
+                w_row,
+                &rule_of[j * inp..(j + 1) * inp],
+                &table[agent * rules..(agent + 1) * rules],
+                pre_row,
+                p,
+                s,
+            )
+        },
+    );
+}
+
 /// What every single-pass layer step shares: rows in parallel, each row's forward product and
 /// activation, then (when `update`) the row's rule while the row is in L1.
 struct RowPass<'a> {
@@ -533,6 +640,43 @@ fn update_row_neuron(
         *wv = scale * *wv + eta * (av * xv + b + (cv * xv) * cy + dv * d_j);
         wv.abs()
     })
+}
+
+/// One row of merged rules: synapse i follows rule `rule_of[i]` of `table` (its a, b, c, d);
+/// `w_i ← scale·w_i + (a·post + b)·pre_i + c·post + d`, as [`update_row`]. Returns max |w|.
+#[inline(always)]
+fn update_row_merged(
+    w: &mut [f32],
+    rule_of: &[u32],
+    table: &[[f32; 4]],
+    pre: &[f32],
+    post: f32,
+    scale: f32,
+) -> f32 {
+    const LANES: usize = 8;
+    let mut m = [0.0f32; LANES];
+    let one = |wv: &mut f32, r: u32, xv: f32| {
+        let [a, b, c, d] = table[r as usize];
+        *wv = scale * *wv + (a * post + b) * xv + c * post + d;
+        wv.abs()
+    };
+    let n = w.len() / LANES * LANES;
+    let (w_main, w_tail) = w.split_at_mut(n);
+    for ((wc, rc), xc) in w_main
+        .chunks_exact_mut(LANES)
+        .zip(rule_of[..n].chunks_exact(LANES))
+        .zip(pre[..n].chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            let v = one(&mut wc[l], rc[l], xc[l]);
+            m[l] = if v > m[l] { v } else { m[l] };
+        }
+    }
+    let mut max = m.iter().copied().fold(0.0f32, f32::max);
+    for (k, wv) in w_tail.iter_mut().enumerate() {
+        max = max.max(one(wv, rule_of[n + k], pre[n + k]));
+    }
+    max
 }
 
 /// A dot product with eight independent partial sums, so that it vectorises.
@@ -741,6 +885,39 @@ mod flex_impl {
                 w.storage_mut::<f32>(),
                 slice(&pre_side),
                 slice(&post_side),
+                slice(&pre),
+                slice(&scale),
+                &mut post,
+                &mut row_max,
+                out,
+                inp,
+                tanh,
+                update,
+            );
+            finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
+        }
+
+        fn fused_forward_update_merged(
+            w: FlexTensor,
+            table: FlexTensor,
+            rule_of: &[u32],
+            pre: FlexTensor,
+            scale: FlexTensor,
+            tanh: bool,
+            update: bool,
+            normalize: bool,
+        ) -> (FlexTensor, FlexTensor, FlexTensor) {
+            let dims = w.layout().shape().clone();
+            let (p, out, inp) = (dims[0], dims[1], dims[2]);
+            let mut w = dense(w);
+            let table = dense(table);
+            let (pre, scale) = (dense(pre), dense(scale));
+            let mut post = vec![0.0f32; p * out];
+            let mut row_max = vec![0.0f32; p * out];
+            forward_update_rows_merged(
+                w.storage_mut::<f32>(),
+                slice(&table),
+                rule_of,
                 slice(&pre),
                 slice(&scale),
                 &mut post,

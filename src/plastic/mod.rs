@@ -1,7 +1,9 @@
-//! Batched plastic networks: weights `[P, out, in]`, one Hebbian rule per synapse.
+//! Batched plastic networks: weights `[P, out, in]`, one Hebbian rule per synapse (or per
+//! neuron, or shared by clusters of synapses).
 
 pub mod fused;
 pub mod init;
+pub mod merged;
 pub mod module;
 pub mod network;
 pub mod neuron;
@@ -9,6 +11,7 @@ pub mod precision;
 pub mod update;
 
 pub use init::WeightInit;
+pub use merged::{AssignmentError, LayerAssignment, MergedCoefficients, RuleAssignment};
 pub use module::{HebbianLinear, HebbianLinearConfig};
 pub use network::{LayerRule, OutputActivation, PlasticConfig, PlasticNetwork};
 pub use neuron::NeuronCoefficients;

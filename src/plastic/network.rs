@@ -3,17 +3,19 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::fused::update_fused;
+use super::merged::{MergedCoefficients, RuleAssignment, update_merged_tensor_ops};
 use super::neuron::{NeuronCoefficients, update_neuron_tensor_ops};
 use super::precision::CoefficientPrecision;
 use super::update::{UpdateKernel, update_tensor_ops};
 use crate::rule::{FoldedCoefficients, Rule};
 
-/// The rule of one plastic layer: per-synapse coefficients (folded with η), or per-neuron ones
-/// (NcHL, `plastic::neuron`).
+/// The rule of one plastic layer: per-synapse coefficients (folded with η), per-neuron ones
+/// (NcHL, `plastic::neuron`), or rules shared by clusters of synapses (`plastic::merged`).
 #[derive(Clone, Debug)]
 pub enum LayerRule {
     Synapse(Box<FoldedCoefficients>),
     Neuron(Box<NeuronCoefficients>),
+    Merged(Box<MergedCoefficients>),
 }
 
 /// What the last layer outputs, which is also what its Hebbian rule sees as `post`
@@ -149,6 +151,43 @@ impl PlasticNetwork {
         }
     }
 
+    /// A network of merged rules (Evolve & Merge): `rules[l]` `[P, K, R_l]` holds layer l's
+    /// R_l rules (coefficient-major, K coefficients of `config.rule` each) and `assignment`
+    /// which synapse follows which; `initial_weights[l]`: `[P, out, in]`.
+    pub fn new_merged(
+        config: PlasticConfig,
+        rules: Vec<Tensor<3>>,
+        assignment: &RuleAssignment,
+        initial_weights: Vec<Tensor<3>>,
+    ) -> Self {
+        let shapes = config.layer_shapes();
+        assert_eq!(rules.len(), shapes.len(), "one rule tensor per layer");
+        assert_eq!(
+            initial_weights.len(),
+            shapes.len(),
+            "one weight tensor per layer"
+        );
+        let population = initial_weights[0].dims()[0];
+        let fused = config.kernel.fused_on(&initial_weights[0].device());
+        let coefficients = rules
+            .into_iter()
+            .zip(assignment.layers())
+            .zip(&shapes)
+            .map(|((r, a), &shape)| {
+                LayerRule::Merged(Box::new(MergedCoefficients::new(config.rule, r, a, shape)))
+            })
+            .collect();
+        Self {
+            config,
+            population,
+            weights: initial_weights,
+            coefficients,
+            scales: None,
+            plastic: true,
+            fused,
+        }
+    }
+
     /// Uploads host weights (`[P, out, in]` per layer, row-major) to the device.
     pub fn weights_from_host(
         config: &PlasticConfig,
@@ -204,6 +243,9 @@ impl PlasticNetwork {
                     LayerRule::Neuron(c) => {
                         update_neuron_tensor_ops(w, c, pre, post, self.config.normalize)
                     }
+                    LayerRule::Merged(c) => {
+                        update_merged_tensor_ops(w, c, pre, post, self.config.normalize)
+                    }
                 }
             })
             .collect();
@@ -238,6 +280,9 @@ impl PlasticNetwork {
                     super::fused::forward_update_fused(w, c, x, scale, tanh, update, normalize)
                 }
                 LayerRule::Neuron(c) => super::fused::forward_update_neuron_fused(
+                    w, c, x, scale, tanh, update, normalize,
+                ),
+                LayerRule::Merged(c) => super::fused::forward_update_merged_fused(
                     w, c, x, scale, tanh, update, normalize,
                 ),
             };
@@ -299,6 +344,7 @@ impl PlasticNetwork {
             match rule {
                 LayerRule::Synapse(c) => **c = (**c).clone().map(keep),
                 LayerRule::Neuron(c) => c.select_agents(rows),
+                LayerRule::Merged(c) => c.select_agents(rows),
             }
         }
         self.population = rows.dims()[0];
