@@ -12,7 +12,8 @@ use hebbian::Rule;
 use hebbian::architecture::Architecture;
 use hebbian::conv::ConvFrontEnd;
 use hebbian::plastic::{
-    CoefficientPrecision, PlasticConfig, PlasticNetwork, UpdateKernel, WeightInit,
+    CoefficientPrecision, LayerAssignment, PlasticConfig, PlasticNetwork, RuleAssignment,
+    UpdateKernel, WeightInit,
 };
 use rayon::prelude::*;
 
@@ -229,6 +230,53 @@ fn neuron_level(triad: f64, budget: Duration) {
     }
 }
 
+/// Merged rules (Evolve & Merge, 128 per layer: the Ant's 1,920 coefficients) vs per-synapse
+/// ABCD_lr on the Ant net, fused flex kernel, same run: W plus a 4-byte rule index per synapse
+/// (12 B instead of 24), the rules' table staying in L1.
+fn merged_rules(triad: f64, budget: Duration) {
+    let device = hebbian::device::default_cpu();
+    let ant = Architecture::ant();
+    let synapses = ant.synapses() as f64;
+    let shapes = ant.layer_shapes();
+    let rules = 128;
+    let layers = shapes
+        .iter()
+        .map(|&(o, i)| LayerAssignment {
+            rules,
+            // A scattered assignment, as k-means leaves it.
+            rule_of: (0..o * i).map(|s| ((s * 7919) % rules) as u32).collect(),
+        })
+        .collect();
+    let assignment = RuleAssignment::new(layers, &shapes).expect("every rule used");
+    for p in [1024, 4096] {
+        let mut synapse_net = build(&ant, p, UpdateKernel::Fused, &device);
+        let config = synapse_net.net.config().clone();
+        let tables = shapes
+            .iter()
+            .map(|_| {
+                Tensor::from_data(
+                    TensorData::new(host(p * 5 * rules, 0.1, 9), [p, 5, rules]),
+                    &device,
+                )
+            })
+            .collect();
+        let weights = synapse_net.net.weights();
+        let mut merged_net = Net {
+            net: PlasticNetwork::new_merged(config, tables, &assignment, weights),
+            conv: None,
+            input: synapse_net.input.clone(),
+            image: None,
+        };
+        let per_synapse = measure(&mut synapse_net, p, budget);
+        let merged = measure(&mut merged_net, p, budget);
+        let pct = 100.0 * merged * 12.0 * synapses / (triad * 1e9);
+        println!(
+            "ant merged rules (128/layer) P={p}: {merged:.0} agent-steps/s vs per-synapse {per_synapse:.0} -> {:.2}x ({pct:.0}% of triad at 12 B/synapse)",
+            merged / per_synapse
+        );
+    }
+}
+
 /// The fused step with the coefficients stored in 16 bits (`network.coefficient_precision`) vs
 /// f32, Ant net on flex, same run: 16 instead of 24 bytes per synapse.
 fn coefficient_precision(triad: f64, budget: Duration) {
@@ -385,7 +433,7 @@ fn main() {
         let device = hebbian::device_from_name(name).unwrap();
         let gpu = !hebbian::device::is_cpu(&device);
         for kernel in [UpdateKernel::Fused, UpdateKernel::TensorOps] {
-            if kernel == UpdateKernel::Fused && !hebbian::plastic::fused::supported(&device) {
+            if kernel == UpdateKernel::Fused && !hebbian::kernel::supported(&device) {
                 continue;
             }
             let ps: &[usize] = if gpu {
@@ -448,6 +496,7 @@ fn main() {
     }
     conv_front_end(budget);
     neuron_level(triad, budget);
+    merged_rules(triad, budget);
     coefficient_precision(triad, budget);
     for p in [1024, 4096] {
         let rate = hand_loop(p, budget, false);

@@ -1,6 +1,9 @@
 //! Batched plastic networks: weights `[P, out, in]`, one Hebbian rule per synapse (or per
 //! neuron, or shared by clusters of synapses).
 
+/// The fused flex kernels: reached through `PlasticNetwork` and `UpdateKernel`; public only for
+/// the benches' hand-loop baselines, not API.
+#[doc(hidden)]
 pub mod fused;
 pub mod init;
 pub mod merged;
