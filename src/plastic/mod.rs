@@ -15,7 +15,7 @@ pub mod update;
 
 pub use init::WeightInit;
 pub use merged::{AssignmentError, LayerAssignment, MergedCoefficients, RuleAssignment};
-pub use module::{HebbianLinear, HebbianLinearConfig};
+pub use module::{HebbianLinear, HebbianLinearConfig, HebbianMlp, HebbianMlpConfig};
 pub use network::{LayerRule, OutputActivation, PlasticConfig, PlasticNetwork};
 pub use neuron::NeuronCoefficients;
 pub use precision::CoefficientPrecision;
