@@ -13,6 +13,35 @@ mod vec_env;
 
 pub use vec_env::VecEnv;
 
+/// Why writing an episode's media (GIF, frames, replay CSVs) or reading an action log failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+    #[error(transparent)]
+    Actions(#[from] action_csv::ActionCsvError),
+    #[error("{path}: {message}")]
+    Encode {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Creates `dir` (and its parents), naming it on failure.
+pub(crate) fn create_dir(dir: &std::path::Path) -> Result<(), MediaError> {
+    std::fs::create_dir_all(dir).map_err(|source| MediaError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
 /// One environment step as the fitness protocol sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EnvStep {

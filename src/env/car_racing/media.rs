@@ -1,7 +1,7 @@
 //! GIF writing, gym-seeded replays and action CSV parsing (library side of the CLI).
 
 use super::{CarRacing, STATE_H, STATE_W};
-use anyhow::Context;
+use crate::env::MediaError;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -32,9 +32,8 @@ pub fn replay(
     gym_seed: u64,
     actions: &[[f32; 3]],
     out_dir: &Path,
-) -> anyhow::Result<ReplaySummary> {
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("creating directory {}", out_dir.display()))?;
+) -> Result<ReplaySummary, MediaError> {
+    crate::env::create_dir(out_dir)?;
     let mut env = CarRacing::new();
     env.reset(gym_seed);
     let track_json = TrackJson {
@@ -49,7 +48,9 @@ pub fn replay(
     };
     crate::files::atomic_write(
         &out_dir.join("track.json"),
-        serde_json::to_string_pretty(&track_json)?.as_bytes(),
+        serde_json::to_string_pretty(&track_json)
+            .expect("numbers and strings serialise")
+            .as_bytes(),
     )?;
     save_frame(&env, out_dir, 0)?;
 
@@ -67,7 +68,7 @@ pub fn replay(
         let o = env.step(*a);
         summary.steps = i + 1;
         summary.total_reward += o.reward as f64;
-        writeln!(csv, "{},{},{}", i + 1, o.reward, o.done)?;
+        writeln!(csv, "{},{},{}", i + 1, o.reward, o.done).expect("writing to a String");
         save_frame(&env, out_dir, i + 1)?;
         if o.done {
             summary.done = true;
@@ -79,7 +80,7 @@ pub fn replay(
     Ok(summary)
 }
 
-fn save_frame(env: &CarRacing, dir: &Path, index: usize) -> anyhow::Result<()> {
+fn save_frame(env: &CarRacing, dir: &Path, index: usize) -> Result<(), MediaError> {
     let path = dir.join(format!("frame_{index:05}.png"));
     crate::files::write_png_rgb(&path, env.frame(), STATE_W as u32, STATE_H as u32)?;
     Ok(())
@@ -87,7 +88,7 @@ fn save_frame(env: &CarRacing, dir: &Path, index: usize) -> anyhow::Result<()> {
 
 /// Reads `steer,gas,brake` rows (see [`crate::env::action_csv`]: blank lines, `#` comments and
 /// a header row are skipped; every value must be a finite number).
-pub fn read_actions_csv(path: &Path) -> anyhow::Result<Vec<[f32; 3]>> {
+pub fn read_actions_csv(path: &Path) -> Result<Vec<[f32; 3]>, MediaError> {
     Ok(crate::env::action_csv::read_action_rows(
         path,
         ["steer", "gas", "brake"],

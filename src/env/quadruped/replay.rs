@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use super::{ACT_DIM, Ant, Morphology, OBS_DIM};
+use crate::env::MediaError;
 
 /// What a replay wrote.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,7 +25,7 @@ pub struct ReplaySummary {
 /// Reads an action log: one step per line, 8 comma-separated numbers in action order
 /// (hip_1, ankle_1, …, hip_4, ankle_4); see [`crate::env::action_csv`] for what is skipped and
 /// refused.
-pub fn read_actions_csv(path: impl AsRef<Path>) -> anyhow::Result<Vec<[f32; ACT_DIM]>> {
+pub fn read_actions_csv(path: impl AsRef<Path>) -> Result<Vec<[f32; ACT_DIM]>, MediaError> {
     Ok(crate::env::action_csv::read_action_rows(
         path.as_ref(),
         [
@@ -45,10 +44,9 @@ pub fn replay(
     seed: u64,
     actions: &[[f32; ACT_DIM]],
     out_dir: impl AsRef<Path>,
-) -> anyhow::Result<ReplaySummary> {
+) -> Result<ReplaySummary, MediaError> {
     let out_dir = out_dir.as_ref();
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    crate::env::create_dir(out_dir)?;
     let csv = out_dir.join("replay.csv");
     // Built in memory and written whole (temporary file, rename): a failed replay never
     // leaves a truncated CSV behind.
@@ -62,7 +60,7 @@ pub fn replay(
     for k in 0..OBS_DIM {
         header.push_str(&format!(",o{k}"));
     }
-    writeln!(w, "{header}")?;
+    writeln!(w, "{header}").expect("writing to memory");
 
     let mut ant = Ant::new(morphology);
     ant.reset(seed);
@@ -73,48 +71,43 @@ pub fn replay(
         diverged: false,
         csv: csv.clone(),
     };
-    let write_row = |w: &mut Vec<u8>,
-                     ant: &Ant,
-                     t: usize,
-                     a: &[f32; ACT_DIM],
-                     step: Option<super::AntStep>|
-     -> anyhow::Result<()> {
-        let terms = ant.last_reward_terms();
-        let s = step.unwrap_or_default();
-        let mut row = format!("{t}");
-        for x in a {
-            row.push_str(&format!(",{x}"));
-        }
-        row.push_str(&format!(
-            ",{},{},{},{},{},{},{}",
-            s.reward,
-            s.progress,
-            terms.alive,
-            terms.electricity,
-            terms.joints_at_limit,
-            s.done as u8,
-            s.diverged as u8
-        ));
-        let p = ant.torso_position();
-        let q = ant.torso_quaternion();
-        let r = ant.torso_rpy();
-        let b = ant.body_xy();
-        for x in p.iter().chain(&q).chain(&r).chain(&b) {
-            row.push_str(&format!(",{x}"));
-        }
-        for x in ant.observation() {
-            row.push_str(&format!(",{x}"));
-        }
-        writeln!(w, "{row}")?;
-        Ok(())
-    };
-    write_row(&mut w, &ant, 0, &[0.0; ACT_DIM], None)?;
+    let write_row =
+        |w: &mut Vec<u8>, ant: &Ant, t: usize, a: &[f32; ACT_DIM], step: Option<super::AntStep>| {
+            let terms = ant.last_reward_terms();
+            let s = step.unwrap_or_default();
+            let mut row = format!("{t}");
+            for x in a {
+                row.push_str(&format!(",{x}"));
+            }
+            row.push_str(&format!(
+                ",{},{},{},{},{},{},{}",
+                s.reward,
+                s.progress,
+                terms.alive,
+                terms.electricity,
+                terms.joints_at_limit,
+                s.done as u8,
+                s.diverged as u8
+            ));
+            let p = ant.torso_position();
+            let q = ant.torso_quaternion();
+            let r = ant.torso_rpy();
+            let b = ant.body_xy();
+            for x in p.iter().chain(&q).chain(&r).chain(&b) {
+                row.push_str(&format!(",{x}"));
+            }
+            for x in ant.observation() {
+                row.push_str(&format!(",{x}"));
+            }
+            writeln!(w, "{row}").expect("writing to memory");
+        };
+    write_row(&mut w, &ant, 0, &[0.0; ACT_DIM], None);
     for (t, a) in actions.iter().enumerate() {
         let s = ant.step(a);
         summary.steps += 1;
         summary.total_reward += s.reward;
         summary.total_progress += s.progress;
-        write_row(&mut w, &ant, t + 1, a, Some(s))?;
+        write_row(&mut w, &ant, t + 1, a, Some(s));
         if s.diverged {
             summary.diverged = true;
             break;
