@@ -68,6 +68,22 @@ pub struct EvalReport {
     pub variants: Vec<VariantScore>,
 }
 
+/// Why a model could not be opened or evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// An argument or the embedded config is out of range; the message names it.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
+}
+
 /// A model file opened for use: its embedded config, the task (all variants, or the named
 /// ones), the controller and the genome.
 pub struct LoadedModel {
@@ -85,7 +101,7 @@ impl LoadedModel {
         path: &Path,
         device_name: Option<&str>,
         variants: &[String],
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, EvalError> {
         let header = read_model_header(path)?;
         let mut config = Config::parse(
             &header.config,
@@ -97,7 +113,7 @@ impl LoadedModel {
         }
         let device = crate::device::device_from_name(&config.run.device)?;
         let task = Task::for_evaluation(&config.task.name, variants)?;
-        let mut spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let mut spec = config.controller_spec(&task).map_err(EvalError::Refused)?;
         let shapes = spec.architecture.layer_shapes();
         spec.assignment = read_model_assignment(path, &shapes)?.map(std::sync::Arc::new);
         let model = load_model(path, &spec.layout(), &task.name, &rule_name(&spec))?;
@@ -120,7 +136,7 @@ pub fn evaluate_model(
     seed: u64,
     device_name: Option<&str>,
     variants: &[String],
-) -> anyhow::Result<EvalReport> {
+) -> Result<EvalReport, EvalError> {
     evaluate_model_stored(path, rollouts, seed, device_name, variants, None)
 }
 
@@ -134,13 +150,16 @@ pub fn evaluate_model_stored(
     device_name: Option<&str>,
     variants: &[String],
     precision: Option<crate::plastic::CoefficientPrecision>,
-) -> anyhow::Result<EvalReport> {
-    anyhow::ensure!(rollouts > 0, "--rollouts must be at least 1");
-    anyhow::ensure!(
-        rollouts <= crate::limits::MAX_ROLLOUTS,
-        "--rollouts: at most {} (got {rollouts}); the paper uses 100",
-        crate::limits::MAX_ROLLOUTS
-    );
+) -> Result<EvalReport, EvalError> {
+    if rollouts == 0 {
+        return Err(EvalError::Refused("--rollouts must be at least 1".into()));
+    }
+    if rollouts > crate::limits::MAX_ROLLOUTS {
+        return Err(EvalError::Refused(format!(
+            "--rollouts: at most {} (got {rollouts}); the paper uses 100",
+            crate::limits::MAX_ROLLOUTS
+        )));
+    }
     let LoadedModel {
         config,
         header,
@@ -159,7 +178,7 @@ pub fn evaluate_model_stored(
         crate::limits::population_bytes(rollouts, d, spec.architecture.synapses()),
         "the rollouts' genomes and networks",
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(EvalError::Refused)?;
     let genomes: Vec<f32> = (0..rollouts).flat_map(|_| genome.iter().copied()).collect();
     let population = Tensor::<2>::from_data(TensorData::new(genomes, [rollouts, d]), &device);
     let eval = evaluate(

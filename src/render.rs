@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{Config, NetworkConfig, RunConfig, TaskConfig};
@@ -16,7 +15,7 @@ use crate::rule::Rule;
 use crate::task::Task;
 
 use crate::env::{EnvStep, VecEnv};
-use crate::eval::LoadedModel;
+use crate::eval::{EvalError, LoadedModel};
 use crate::rollout::{EpisodeSeeds, OutputRecorder, env_seed, init_seed, run_episodes};
 
 /// What to render.
@@ -65,7 +64,7 @@ struct Policy {
     device: Device,
 }
 
-fn open(source: &PolicySource, options: &RenderOptions) -> anyhow::Result<Policy> {
+fn open(source: &PolicySource, options: &RenderOptions) -> Result<Policy, RenderError> {
     let variants: Vec<String> = options.variant.iter().cloned().collect();
     match source {
         PolicySource::Model(path) => {
@@ -94,11 +93,13 @@ fn open(source: &PolicySource, options: &RenderOptions) -> anyhow::Result<Policy
                     chunk: 0,
                 },
             };
-            config
-                .validate()
-                .map_err(|e| anyhow::anyhow!("random policy for --task {task}: {e}"))?;
+            config.validate().map_err(|e| {
+                RenderError::Refused(format!("random policy for --task {task}: {e}"))
+            })?;
             let task = Task::for_evaluation(task, &variants)?;
-            let spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+            let spec = config
+                .controller_spec(&task)
+                .map_err(RenderError::Refused)?;
             let genome = spec
                 .layout()
                 .initial_centre(config.network.distribution, options.seed);
@@ -112,25 +113,42 @@ fn open(source: &PolicySource, options: &RenderOptions) -> anyhow::Result<Policy
     }
 }
 
+/// Why an episode could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// An option is out of range, or the task cannot be drawn; the message says which.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Model(#[from] EvalError),
+    #[error(transparent)]
+    Media(#[from] crate::env::MediaError),
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
+}
+
 /// Runs one episode of `source` and writes it as a GIF at `out`.
 pub fn render_episode(
     source: &PolicySource,
     out: &Path,
     options: &RenderOptions,
-) -> anyhow::Result<RenderSummary> {
-    anyhow::ensure!(options.every > 0, "--every must be at least 1");
+) -> Result<RenderSummary, RenderError> {
+    let refuse = |message: String| Err(RenderError::Refused(message));
+    if options.every == 0 {
+        return refuse("--every must be at least 1".into());
+    }
     let side = crate::limits::MAX_RENDER_SIDE;
-    anyhow::ensure!(
-        (16..=side).contains(&options.width) && (16..=side).contains(&options.height),
-        "--width and --height must be 16 to {side} pixels, got {}x{}",
-        options.width,
-        options.height
-    );
-    anyhow::ensure!(
-        (1..=100).contains(&options.fps),
-        "--fps must be 1 to 100, got {}",
-        options.fps
-    );
+    if !((16..=side).contains(&options.width) && (16..=side).contains(&options.height)) {
+        return refuse(format!(
+            "--width and --height must be 16 to {side} pixels, got {}x{}",
+            options.width, options.height
+        ));
+    }
+    if !(1..=100).contains(&options.fps) {
+        return refuse(format!("--fps must be 1 to 100, got {}", options.fps));
+    }
     let Policy {
         task,
         spec,
@@ -148,7 +166,7 @@ pub fn render_episode(
         most_frames as f64 * options.width as f64 * options.height as f64 * 4.0 * 2.0,
         &format!("up to {most_frames} frames and their GIF encoding"),
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(RenderError::Refused)?;
     let variant = &task.variants[0];
     let d = genome.len();
     let genome = Tensor::<2>::from_data(TensorData::new(genome, [1, d]), &device);
@@ -172,7 +190,7 @@ pub fn render_episode(
     let mut env = (variant.factory)();
     env.reset(seeds.envs[0]);
     let (w, h) = (options.width, options.height);
-    let no_renderer = || anyhow::anyhow!("task `{}` has no renderer", task.name);
+    let no_renderer = || RenderError::Refused(format!("task `{}` has no renderer", task.name));
     let mut frames = vec![env.render(w, h).ok_or_else(no_renderer)?];
     let zeros = vec![0.0; env.output_len()];
     let mut t = 0;
@@ -199,8 +217,7 @@ pub fn render_episode(
         }
     }
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
+        crate::env::create_dir(parent)?;
     }
     crate::env::gif::write_gif(&frames, out, options.fps)?;
     Ok(RenderSummary {

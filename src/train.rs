@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cluster::Cluster;
@@ -30,6 +29,41 @@ pub const MODEL_FILE: &str = "model.safetensors";
 pub const BEST_FILE: &str = "best.safetensors";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const PLOT_FILE: &str = "fitness.png";
+
+/// Why a run could not start, continue or save.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The run folder or config says no (a run already there, an edited config, ranks that
+    /// disagree, ...): the message says what to do.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
+    #[error(transparent)]
+    Es(#[from] crate::es::EsError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+    #[error(transparent)]
+    Lock(#[from] crate::run_lock::LockError),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// How to run (not part of the experiment itself).
 #[derive(Clone, Debug, Default)]
@@ -73,21 +107,25 @@ struct Run {
 }
 
 /// Starts a new run in `dir` (which must not already hold a run).
-pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+pub fn train(
+    config: Config,
+    dir: &Path,
+    options: &TrainOptions,
+) -> Result<TrainSummary, TrainError> {
     let cluster = options.cluster();
     cluster
         .check_agreement("config", &config.to_toml())
-        .map_err(anyhow::Error::msg)?;
+        .map_err(TrainError::Refused)?;
     // Only rank 0 touches the folder (a failure there makes the MPI launcher end every rank).
     let lock = if cluster.is_root() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         let lock = RunLock::acquire(dir)?;
         if dir.join(CHECKPOINT_FILE).exists() || dir.join(CONFIG_FILE).exists() {
-            bail!(
+            return Err(TrainError::Refused(format!(
                 "{} already holds a run; continue it with `hebbian train --resume {}` or choose another --out",
                 dir.display(),
                 dir.display()
-            );
+            )));
         }
         Some(lock)
     } else {
@@ -103,12 +141,13 @@ pub fn train(config: Config, dir: &Path, options: &TrainOptions) -> anyhow::Resu
 /// Continues the run in `dir` from its last checkpoint.
 /// A run killed before its first checkpoint (only `config.toml` written) starts from generation 0,
 /// dropping any metrics line its unfinished first generation may have left.
-pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
-    anyhow::ensure!(
-        dir.is_dir(),
-        "--resume {}: no such run folder",
-        dir.display()
-    );
+pub fn resume(dir: &Path, options: &TrainOptions) -> Result<TrainSummary, TrainError> {
+    if !dir.is_dir() {
+        return Err(TrainError::Refused(format!(
+            "--resume {}: no such run folder",
+            dir.display()
+        )));
+    }
     let cluster = options.cluster();
     // Every rank reads the folder (it must be visible to all, e.g. on a shared filesystem);
     // rank 0 alone locks and writes it.
@@ -129,7 +168,7 @@ pub fn resume(dir: &Path, options: &TrainOptions) -> anyhow::Result<TrainSummary
                 dir.display()
             );
             if metrics.exists() {
-                std::fs::remove_file(&metrics).with_context(|| metrics.display().to_string())?;
+                std::fs::remove_file(&metrics).map_err(io_error(&metrics))?;
             }
         }
         Run::new(config, dir, None, lock, cluster)?
@@ -142,13 +181,18 @@ const RESUMABLE_KEYS: [&str; 1] = ["generations"];
 
 /// Refuses a resume whose `config.toml` differs from the config the checkpoint was made with
 /// in anything but [`RESUMABLE_KEYS`], naming every changed key with both values.
-fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> anyhow::Result<()> {
+fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> Result<(), TrainError> {
     let now = config.to_toml();
     if crate::files::config_hash(&now) == crate::files::config_hash(recorded) {
         return Ok(());
     }
-    let flat = |text: &str| -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-        let table: toml::Table = toml::from_str(text).context("a recorded config")?;
+    let flat = |text: &str| -> Result<std::collections::BTreeMap<String, String>, TrainError> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            TrainError::Refused(format!(
+                "{}: the checkpoint's recorded config is not TOML: {e}",
+                dir.display()
+            ))
+        })?;
         let mut out = std::collections::BTreeMap::new();
         flatten("", &toml::Value::Table(table), &mut out);
         Ok(out)
@@ -174,12 +218,12 @@ fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> anyhow::Resul
     if changed.is_empty() {
         return Ok(());
     }
-    bail!(
+    Err(TrainError::Refused(format!(
         "{}: edited since the last checkpoint: {}. A resume continues the same experiment, so \
          only `generations` may change; undo the edit, or start a new run with --config",
         dir.join(CONFIG_FILE).display(),
         changed.join(", ")
-    )
+    )))
 }
 
 fn flatten(
@@ -250,14 +294,14 @@ impl Run {
         checkpoint: Option<PathBuf>,
         lock: Option<RunLock>,
         cluster: Arc<Cluster>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TrainError> {
         // Before anything else every rank can fail on: ranks with different configs would
         // evaluate different experiments.
         cluster
             .check_agreement("config", &config.to_toml())
-            .map_err(anyhow::Error::msg)?;
+            .map_err(TrainError::Refused)?;
         let task = config.task()?;
-        let mut spec = config.controller_spec(&task).map_err(anyhow::Error::msg)?;
+        let mut spec = config.controller_spec(&task).map_err(TrainError::Refused)?;
         if let Some(path) = &checkpoint {
             // A merged network continues with the rules its last merge left.
             let shapes = spec.architecture.layer_shapes();
@@ -316,7 +360,7 @@ impl Run {
         })
     }
 
-    fn go(mut self, options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+    fn go(mut self, options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         let total = self.config.generations;
         let bar = if options.progress {
             let bar = ProgressBar::new(total);
@@ -353,7 +397,7 @@ impl Run {
         })
     }
 
-    fn generation(&mut self) -> anyhow::Result<GenerationMetrics> {
+    fn generation(&mut self) -> Result<GenerationMetrics, TrainError> {
         let start = Instant::now();
         let generation = self.es.generation();
         let centre = self.es.centre_host();
@@ -412,8 +456,7 @@ impl Run {
                 self.save_model(&self.dir.join(BEST_FILE), generation, centre)?;
             }
             let metrics_path = self.dir.join(METRICS_FILE);
-            metrics::append(&metrics_path, &m)
-                .with_context(|| metrics_path.display().to_string())?;
+            metrics::append(&metrics_path, &m).map_err(io_error(&metrics_path))?;
         }
         self.history.push(m.clone());
         // Every rank merges (deterministically, from the same centre), before the checkpoint.
@@ -426,7 +469,7 @@ impl Run {
 
     /// Evolve & Merge: clusters the rules when the schedule says so, and continues the search
     /// in the merged genome.
-    fn merge_if_due(&mut self, generation: u64) -> anyhow::Result<()> {
+    fn merge_if_due(&mut self, generation: u64) -> Result<(), TrainError> {
         let Some(schedule) = self.config.merge() else {
             return Ok(());
         };
@@ -455,7 +498,7 @@ impl Run {
         Ok(())
     }
 
-    fn save(&self) -> anyhow::Result<()> {
+    fn save(&self) -> Result<(), TrainError> {
         let state = self.es.state();
         let rule = rule_name(&self.spec);
         save_checkpoint(
@@ -475,7 +518,7 @@ impl Run {
     }
 
     /// Writes a centre as a model file; `generation` = ES updates it has had.
-    fn save_model(&self, path: &Path, generation: u64, genome: Vec<f32>) -> anyhow::Result<()> {
+    fn save_model(&self, path: &Path, generation: u64, genome: Vec<f32>) -> Result<(), TrainError> {
         let model = Model {
             header: ModelHeader {
                 task: self.task.name.clone(),
