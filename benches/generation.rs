@@ -22,7 +22,7 @@ fn bench(task: &str, rule: &str, population: usize, generations: u64) {
     );
     let config = Config::parse(&text, "bench", &[]).expect("bench config");
     let task_def = config.task().unwrap();
-    let spec = config.controller_spec(&task_def).unwrap();
+    let spec = config.controller_spec(&task_def);
     let layout = spec.layout();
     let device = hebbian::device_from_name(&config.run.device).unwrap();
     let centre = layout.initial_centre(config.network.distribution, 1);

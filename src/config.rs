@@ -200,7 +200,7 @@ impl Config {
             .map_err(|e| format!("key `run.device`: {e}"))?;
         self.es.validate()?;
         let task = self.task().map_err(|e| format!("key `task`: {e}"))?;
-        let spec = self.controller_spec(&task)?;
+        let spec = self.controller_spec(&task);
         crate::limits::check_memory(
             &format!("key `population` = {}", self.population),
             crate::limits::population_bytes(
@@ -265,8 +265,8 @@ impl Config {
     }
 
     /// The controller spec for this config and task.
-    pub fn controller_spec(&self, task: &Task) -> Result<ControllerSpec, String> {
-        Ok(ControllerSpec {
+    pub fn controller_spec(&self, task: &Task) -> ControllerSpec {
+        ControllerSpec {
             architecture: task.architecture.clone(),
             rule: self.rule(),
             init: self.network.init,
@@ -275,7 +275,7 @@ impl Config {
             granularity: self.network.granularity,
             assignment: None,
             coefficient_precision: self.network.coefficient_precision,
-        })
+        }
     }
 
     pub fn to_toml(&self) -> String {

@@ -113,7 +113,7 @@ impl LoadedModel {
         }
         let device = crate::device::device_from_name(&config.run.device)?;
         let task = Task::for_evaluation(&config.task.name, variants)?;
-        let mut spec = config.controller_spec(&task).map_err(EvalError::Refused)?;
+        let mut spec = config.controller_spec(&task);
         let shapes = spec.architecture.layer_shapes();
         spec.assignment = read_model_assignment(path, &shapes)?.map(std::sync::Arc::new);
         let model = load_model(path, &spec.layout(), &task.name, &rule_name(&spec))?;

@@ -97,9 +97,7 @@ fn open(source: &PolicySource, options: &RenderOptions) -> Result<Policy, Render
                 RenderError::Refused(format!("random policy for --task {task}: {e}"))
             })?;
             let task = Task::for_evaluation(task, &variants)?;
-            let spec = config
-                .controller_spec(&task)
-                .map_err(RenderError::Refused)?;
+            let spec = config.controller_spec(&task);
             let genome = spec
                 .layout()
                 .initial_centre(config.network.distribution, options.seed);

@@ -301,7 +301,7 @@ impl Run {
             .check_agreement("config", &config.to_toml())
             .map_err(TrainError::Refused)?;
         let task = config.task()?;
-        let mut spec = config.controller_spec(&task).map_err(TrainError::Refused)?;
+        let mut spec = config.controller_spec(&task);
         if let Some(path) = &checkpoint {
             // A merged network continues with the rules its last merge left.
             let shapes = spec.architecture.layer_shapes();

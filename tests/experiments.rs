@@ -340,7 +340,7 @@ fn hebbian(args: &[&str]) -> (bool, String, String) {
 fn static_model(dir: &Path) -> PathBuf {
     let config = Config::parse(QUICK_START, "test", &["network.rule=static".into()]).unwrap();
     let task = Task::cartpole();
-    let layout = config.controller_spec(&task).unwrap().layout();
+    let layout = config.controller_spec(&task).layout();
     let path = dir.join("static.safetensors");
     let model = Model {
         header: ModelHeader {

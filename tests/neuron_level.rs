@@ -181,10 +181,7 @@ fn neuron_level_needs_abcd_lr_and_learns_cartpole() {
         "population=64",
     ])
     .unwrap();
-    let layout = config
-        .controller_spec(&config.task().unwrap())
-        .unwrap()
-        .layout();
+    let layout = config.controller_spec(&config.task().unwrap()).layout();
     assert_eq!(layout.len(), 5 * (4 + 128 + 64 + 2) - 4 - 2);
     let dir = tempfile::tempdir().unwrap();
     let h = train(config, dir.path(), &TrainOptions::default())

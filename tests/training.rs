@@ -167,7 +167,7 @@ fn bad_model_and_checkpoint_files_are_clear_errors() {
     let c = config(&["generations=1", "population=4"]);
     train(c.clone(), dir.path(), &quiet()).unwrap();
     let model = dir.path().join(MODEL_FILE);
-    let layout = c.controller_spec(&c.task().unwrap()).unwrap().layout();
+    let layout = c.controller_spec(&c.task().unwrap()).layout();
 
     // Missing.
     let err = read_model_header(&dir.path().join("nope.safetensors"))
@@ -279,7 +279,7 @@ fn compacting_finished_agents_changes_nothing() {
         let config = Config::parse(&text, "test", &[]).unwrap();
         let mut task = Task::by_name(name, &[]).unwrap();
         task.protocol.max_env_steps = task.protocol.max_env_steps.min(600);
-        let spec = config.controller_spec(&task).unwrap();
+        let spec = config.controller_spec(&task);
         let layout = spec.layout();
         let device = hebbian::device_from_name("flex").unwrap();
         let mut es = hebbian::es::OpenEs::new(
@@ -375,7 +375,7 @@ fn ant_protocol_counts_negative_progress_only_after_grace() {
     )
     .unwrap();
     let task = hebbian::task::Task::by_name("cartpole", &[]).unwrap();
-    let spec = config.controller_spec(&task).unwrap();
+    let spec = config.controller_spec(&task);
     let d = spec.layout().len();
     let device = hebbian::device_from_name("flex").unwrap();
     let genomes = Tensor::<2>::from_data(TensorData::new(vec![0.01f32; 2 * d], [2, d]), &device);
@@ -438,7 +438,7 @@ fn best_model_is_the_centre_of_the_best_generation() {
     .unwrap();
     let spec = {
         let c = config(&[]);
-        c.controller_spec(&c.task().unwrap()).unwrap()
+        c.controller_spec(&c.task().unwrap())
     };
     let layout = spec.layout();
     let load = |p: &Path| {

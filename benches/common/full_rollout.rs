@@ -60,7 +60,7 @@ pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -
     task.protocol.max_env_steps = steps;
     task.protocol.checks_after = Some(usize::MAX);
     task.protocol.max_negative_streak = None;
-    let spec = config.controller_spec(&task).expect("spec");
+    let spec = config.controller_spec(&task);
     let device = hebbian::device_from_name(&config.run.device).expect("device");
     let centre = spec.layout().initial_centre(config.network.distribution, 1);
     let mut es = Es::new(config.es.clone(), config.population, centre, 1, &device).expect("es");
