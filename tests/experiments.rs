@@ -593,3 +593,27 @@ fn reports_write_atomically_into_a_new_folder() {
     assert_eq!(summary["variants"][0]["points"][2]["freeze_after"], 500);
     assert!(report.paragraph().starts_with("freeze (cartpole ABCD_lr"));
 }
+
+#[test]
+fn compare_labels_run_folder_models_by_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = static_model(dir.path());
+    let mut args = vec!["experiment".to_string(), "compare".into()];
+    for run in ["run_a", "run_b"] {
+        let folder = dir.path().join(run);
+        std::fs::create_dir_all(&folder).unwrap();
+        let model = folder.join("model.safetensors");
+        std::fs::copy(&source, &model).unwrap();
+        args.extend(["--model".into(), model.to_string_lossy().into_owned()]);
+    }
+    let out = dir.path().join("compare");
+    args.extend(["--rollouts", "2", "--quiet", "--out", out.to_str().unwrap()].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, stdout, err) = hebbian(&args);
+    assert!(ok, "{stdout}\n{err}");
+    let table = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert!(
+        table.contains("run_a/model") && table.contains("run_b/model"),
+        "{table}"
+    );
+}

@@ -133,11 +133,21 @@ impl Subject {
         })
     }
 
-    /// The file name without extension, to label results.
+    /// The file name without extension, to label results; a run folder's own files
+    /// (`model`, `best`) are labelled by their folder too (`runs/x/model` → `x/model`), since
+    /// every run has one.
     pub fn name(&self) -> String {
-        self.path
+        let stem = self
+            .path
             .file_stem()
-            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned())
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        let run_file = [crate::train::MODEL_FILE, crate::train::BEST_FILE]
+            .iter()
+            .any(|f| f.strip_suffix(".safetensors") == Some(stem.as_str()));
+        match self.path.parent().and_then(|p| p.file_name()) {
+            Some(folder) if run_file => format!("{}/{stem}", folder.to_string_lossy()),
+            _ => stem,
+        }
     }
 
     /// The rule's name, or `static`.
