@@ -76,7 +76,11 @@ pub struct PlasticNetwork {
 }
 
 impl PlasticNetwork {
-    /// `coefficients[l]`: `[P, K, out, in]`; `initial_weights[l]`: `[P, out, in]`.
+    /// P networks with per-synapse rules (the paper).
+    ///
+    /// # Shapes
+    /// - coefficients: `[P, K, out_l, in_l]` per layer (K of `config.rule`, reference order)
+    /// - initial_weights: `[P, out_l, in_l]` per layer
     pub fn new(
         config: PlasticConfig,
         coefficients: Vec<Tensor<4>>,
@@ -121,8 +125,11 @@ impl PlasticNetwork {
         }
     }
 
-    /// A neuron-level (NcHL) network: `neurons[n]` `[P, 5, size_n]` per neuron layer (input
-    /// first; rows A, B, C, D, η, see `plastic::neuron`); `initial_weights[l]`: `[P, out, in]`.
+    /// A neuron-level (NcHL) network (rows A, B, C, D, η per neuron, see `plastic::neuron`).
+    ///
+    /// # Shapes
+    /// - neurons: `[P, 5, size_n]` per neuron layer, input first
+    /// - initial_weights: `[P, out_l, in_l]` per layer
     pub fn new_neuron_level(
         config: PlasticConfig,
         neurons: Vec<Tensor<3>>,
@@ -151,9 +158,12 @@ impl PlasticNetwork {
         }
     }
 
-    /// A network of merged rules (Evolve & Merge): `rules[l]` `[P, K, R_l]` holds layer l's
-    /// R_l rules (coefficient-major, K coefficients of `config.rule` each) and `assignment`
-    /// which synapse follows which; `initial_weights[l]`: `[P, out, in]`.
+    /// A network of merged rules (Evolve & Merge): `assignment` says which of its layer's
+    /// rules each synapse follows.
+    ///
+    /// # Shapes
+    /// - rules: `[P, K, R_l]` per layer (coefficient-major, K of `config.rule`)
+    /// - initial_weights: `[P, out_l, in_l]` per layer
     pub fn new_merged(
         config: PlasticConfig,
         rules: Vec<Tensor<3>>,
@@ -210,6 +220,9 @@ impl PlasticNetwork {
     }
 
     /// Forward pass only: the activities `o0..oL` (input first), nothing changes.
+    ///
+    /// # Shapes
+    /// - input: `[P, in]` → one `[P, size_n]` per neuron layer, input first
     pub fn forward(&self, input: Tensor<2>) -> Vec<Tensor<2>> {
         mlp_forward(
             &self.weights(),
@@ -251,7 +264,10 @@ impl PlasticNetwork {
             .collect();
     }
 
-    /// One timestep: forward, then the Hebbian update. Returns the output `[P, A]`.
+    /// One timestep: forward, then the Hebbian update. Returns the output.
+    ///
+    /// # Shapes
+    /// - input: `[P, in]` → output `[P, out]`
     ///
     /// On flex each layer runs as one fused pass (forward row, then its update while the row is
     /// in cache); the result equals forward-then-update, as every activity is computed before
