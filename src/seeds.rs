@@ -1,4 +1,4 @@
-//! Every random stream of a run derives from the run's seed through [`derive`]: one function,
+//! Every random stream of a run derives from the run's seed through [`derive()`]: one function,
 //! and one named [`Purpose`] per use, so that two uses can never share a stream by accident and
 //! a reader sees at a glance what each stream is for. The values of the purposes are fixed:
 //! changing one changes every result that depends on it (runs resume and reproduce bit for
@@ -49,7 +49,7 @@ pub fn derive(seed: u64, index: u64, purpose: Purpose) -> u64 {
 }
 
 /// Derives independent stream seeds from (seed, index, purpose constant): a SplitMix64
-/// finaliser over a combination of the three. Prefer [`derive`] with a named purpose.
+/// finaliser over a combination of the three. Prefer [`derive()`] with a named purpose.
 pub fn stream_seed(seed: u64, index: u64, purpose: u64) -> u64 {
     let mut z = seed
         .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15))

@@ -111,7 +111,7 @@ impl CarRacing {
         env
     }
 
-    /// New track from gym seed `seed`, car at track[0], then gym's internal no-action step.
+    /// New track from gym seed `seed`, car at `track[0]`, then gym's internal no-action step.
     pub fn reset(&mut self, seed: u64) {
         let mut rng = GymRng::from_gym_seed(seed);
         let track = Track::generate(&mut rng);
@@ -291,7 +291,7 @@ impl CarRacing {
         self.car.vel
     }
 
-    /// The track's centre-line points (track[0] is the spawn).
+    /// The track's centre-line points (`track[0]` is the spawn).
     pub fn track(&self) -> &[TrackPoint] {
         &self.track.points
     }

@@ -1,8 +1,8 @@
 //! The paper's observation pipeline (HebbianMetaLearning `fitness_functions.py`):
 //! `cv2.resize(obs, (84, 84), INTER_AREA)` → `/255` → `np.swapaxes(obs, 0, 2)`.
 //!
-//! Layout choice: we follow the reference exactly, so `out` is [3][84][84] indexed
-//! **[channel][x][y]** (the transposed image, `out[c*84*84 + x*84 + y]`), which keeps
+//! Layout choice: we follow the reference exactly, so `out` is `[3][84][84]` indexed
+//! **`[channel][x][y]`** (the transposed image, `out[c*84*84 + x*84 + y]`), which keeps
 //! reference-trained conv weights meaningful. For a network evolved from scratch the
 //! transpose is functionally equivalent to plain CHW.
 
@@ -45,7 +45,7 @@ static UNIT: [f32; 256] = {
     t
 };
 
-/// 96x96x3 HWC u8 frame → [3][84][84] f32 in [0, 1], reference layout [c][x][y].
+/// 96x96x3 HWC u8 frame → `[3][84][84]` f32 in [0, 1], reference layout `[c][x][y]`.
 ///
 /// Separable: per output row a contiguous vertical blend of two source rows (weights in
 /// eighths), then the horizontal taps. The exact area average is rounded half to even to u8

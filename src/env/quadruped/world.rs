@@ -4,7 +4,7 @@
 //! each hinge is one link. Everything pybullet does that rapier does not is emulated here:
 //! torque-mode actuators (body-torque pairs), Bullet's quadratic link damping, one-way joint stops
 //! (rapier's own multibody limit rows, re-anchored between pipeline steps; see
-//! [`World::update_stops`]), and the unnormalised ankle axis (see [`World::step_physics`]).
+//! `World::update_stops`), and the unnormalised ankle axis (see [`World::step_physics`]).
 
 // Joint `i` indexes several parallel per-joint arrays: plain index loops read best here.
 #![allow(clippy::needless_range_loop)]
