@@ -69,8 +69,8 @@ pub trait FusedHebbianBackend: Backend {
         normalize: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// [`Self::fused_forward_update`] for merged (shared) rules: `table` `[P, R, 4]` holds each
-    /// rule's folded a, b, c, d and `rule_of` (`out·in`, row-major, shared by all agents) the
+    /// [`Self::fused_forward_update`] for merged (shared) rules: `table` `[P, 4, R]` holds the
+    /// rules' folded a, b, c, d rows and `rule_of` (`out·in`, row-major, shared by all agents) the
     /// rule of each synapse (see `plastic::merged`); nothing per synapse but the index is read.
     #[allow(clippy::too_many_arguments)]
     fn fused_forward_update_merged(
@@ -398,8 +398,8 @@ fn neuron_task(
     );
 }
 
-/// [`forward_update_rows`] for merged rules: `table` `[P, R, 4]` (a, b, c, d of each rule),
-/// `rule_of` `[out·in]` the rule of each synapse, the same for every agent.
+/// [`forward_update_rows`] for merged rules: `table` `[P, 4, R]` (the a, b, c, d rows of the
+/// rules), `rule_of` `[out·in]` the rule of each synapse, the same for every agent.
 #[allow(clippy::too_many_arguments)]
 pub fn forward_update_rows_merged(
     w: &mut [f32],
@@ -422,19 +422,42 @@ pub fn forward_update_rows_merged(
         tanh,
         update,
     };
-    let agents = scale.len();
-    let (table, _) = table.as_chunks::<4>();
-    let rules = table.len() / agents.max(1);
+    let rules = table.len() / (4 * scale.len()).max(1);
+    // Every index in range, checked once here, so that the row loop may skip the bounds
+    // checks that would keep it from vectorising (gathers).
+    assert!(
+        rule_of.iter().all(|&r| (r as usize) < rules),
+        "a synapse's rule index is out of range"
+    );
+    let lookup = RuleTable { table, rules };
     rows.run(w, post, row_max, |first_row, w, post, max| {
-        merged_task(&rows, (table, rules), rule_of, first_row, w, post, max)
+        merged_task(&rows, lookup, rule_of, first_row, w, post, max)
     });
+}
+
+/// The merged rules of every agent, `[P, 4, R]`, with R; every index the kernel reads through
+/// it has been checked against R.
+#[derive(Clone, Copy)]
+struct RuleTable<'a> {
+    table: &'a [f32],
+    rules: usize,
+}
+
+impl<'a> RuleTable<'a> {
+    /// Agent `agent`'s four rows a, b, c, d.
+    #[inline(always)]
+    fn agent(&self, agent: usize) -> [&'a [f32]; 4] {
+        let r = self.rules;
+        let t = &self.table[agent * 4 * r..(agent + 1) * 4 * r];
+        [&t[..r], &t[r..2 * r], &t[2 * r..3 * r], &t[3 * r..]]
+    }
 }
 
 /// One task of [`forward_update_rows_merged`], per SIMD level like [`synapse_task`].
 #[multiversion::multiversion(targets = "simd")]
 fn merged_task(
     rows: &RowPass,
-    (table, rules): (&[[f32; 4]], usize),
+    table: RuleTable,
     rule_of: &[u32],
     first_row: usize,
     w: &mut [f32],
@@ -452,7 +475,7 @@ fn merged_task(
             update_row_merged(
                 w_row,
                 &rule_of[j * inp..(j + 1) * inp],
-                &table[agent * rules..(agent + 1) * rules],
+                table.agent(agent),
                 pre_row,
                 p,
                 s,
@@ -642,24 +665,37 @@ fn update_row_neuron(
     })
 }
 
-/// One row of merged rules: synapse i follows rule `rule_of[i]` of `table` (its a, b, c, d);
+/// One row of merged rules: synapse i follows rule `rule_of[i]` of the rows `[a, b, c, d]`;
 /// `w_i ← scale·w_i + (a·post + b)·pre_i + c·post + d`, as [`update_row`]. Returns max |w|.
+/// Every `rule_of[i]` must be below the rows' length (checked by the caller).
 #[inline(always)]
 fn update_row_merged(
     w: &mut [f32],
     rule_of: &[u32],
-    table: &[[f32; 4]],
+    [a, b, c, d]: [&[f32]; 4],
     pre: &[f32],
     post: f32,
     scale: f32,
 ) -> f32 {
     const LANES: usize = 8;
-    let mut m = [0.0f32; LANES];
+    let rules = a.len();
+    debug_assert!(b.len() == rules && c.len() == rules && d.len() == rules);
     let one = |wv: &mut f32, r: u32, xv: f32| {
-        let [a, b, c, d] = table[r as usize];
-        *wv = scale * *wv + (a * post + b) * xv + c * post + d;
+        let r = r as usize;
+        debug_assert!(r < rules);
+        // SAFETY: `forward_update_rows_merged` checked every index against the rows' length.
+        let (ar, br, cr, dr) = unsafe {
+            (
+                *a.get_unchecked(r),
+                *b.get_unchecked(r),
+                *c.get_unchecked(r),
+                *d.get_unchecked(r),
+            )
+        };
+        *wv = scale * *wv + (ar * post + br) * xv + cr * post + dr;
         wv.abs()
     };
+    let mut m = [0.0f32; LANES];
     let n = w.len() / LANES * LANES;
     let (w_main, w_tail) = w.split_at_mut(n);
     for ((wc, rc), xc) in w_main

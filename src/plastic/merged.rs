@@ -137,8 +137,8 @@ impl RuleAssignment {
 pub struct MergedCoefficients {
     /// Folded rules `[P, 1, R]` each (a = η·A, ...): the same folding as per-synapse rules.
     pub rules: FoldedCoefficients,
-    /// The same four numbers interleaved per rule, `[P, R, 4]` (a, b, c, d): one cache line
-    /// per lookup in the fused kernel.
+    /// The same four rows side by side, `[P, 4, R]` (a, b, c, d): what the fused kernel
+    /// looks each synapse's rule up in (a few KB per agent, in L1).
     pub table: Tensor<3>,
     /// The layer's assignment, on the host for the fused kernel.
     pub rule_of: Arc<[u32]>,
@@ -160,16 +160,15 @@ impl MergedCoefficients {
         let [p, k, r] = coefficients.dims();
         assert_eq!(r, assignment.rules, "rules in the genome vs the assignment");
         let rules = rule.fold(coefficients.reshape([p, k, 1, r]));
-        let table = Tensor::stack::<4>(
+        let table = Tensor::cat(
             vec![
                 rules.a.clone(),
                 rules.b.clone(),
                 rules.c.clone(),
                 rules.d.clone(),
             ],
-            3,
-        )
-        .reshape([p, r, 4]);
+            1,
+        );
         let device = table.device();
         let indices: Vec<i64> = assignment.rule_of.iter().map(|&v| v as i64).collect();
         let rule_of_device = Tensor::from_data(
