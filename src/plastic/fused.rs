@@ -290,29 +290,15 @@ fn update_row_widened<T>(
 
 /// The single-pass layer step on plain slices (see `fused_forward_update`). `row_max`
 /// receives each row's max |stored w| after the update.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_update_rows(
-    w: &mut [f32],
+fn forward_update_rows(
+    rows: &RowPass,
     coefficients: CoefficientRows,
-    pre: &[f32],
-    scale: &[f32],
+    w: &mut [f32],
     post: &mut [f32],
     row_max: &mut [f32],
-    out: usize,
-    inp: usize,
-    tanh: bool,
-    update: bool,
 ) {
-    let rows = RowPass {
-        pre,
-        scale,
-        out,
-        inp,
-        tanh,
-        update,
-    };
     rows.run(w, post, row_max, |first_row, w, post, max| {
-        synapse_task(&rows, coefficients, first_row, w, post, max)
+        synapse_task(rows, coefficients, first_row, w, post, max)
     });
 }
 
@@ -339,30 +325,15 @@ fn synapse_task(
 
 /// [`forward_update_rows`] for a neuron-level rule: `pre_side` `[P, 4, in]` (A, C, D, η of
 /// each pre neuron), `post_side` `[P, 4, out]` (B, C, D, η of each post neuron).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_update_rows_neuron(
+fn forward_update_rows_neuron(
+    rows: &RowPass,
+    [pre_side, post_side]: [&[f32]; 2],
     w: &mut [f32],
-    pre_side: &[f32],
-    post_side: &[f32],
-    pre: &[f32],
-    scale: &[f32],
     post: &mut [f32],
     row_max: &mut [f32],
-    out: usize,
-    inp: usize,
-    tanh: bool,
-    update: bool,
 ) {
-    let rows = RowPass {
-        pre,
-        scale,
-        out,
-        inp,
-        tanh,
-        update,
-    };
     rows.run(w, post, row_max, |first_row, w, post, max| {
-        neuron_task(&rows, [pre_side, post_side], first_row, w, post, max)
+        neuron_task(rows, [pre_side, post_side], first_row, w, post, max)
     });
 }
 
@@ -400,29 +371,14 @@ fn neuron_task(
 
 /// [`forward_update_rows`] for merged rules: `table` `[P, 4, R]` (the a, b, c, d rows of the
 /// rules), `rule_of` `[out·in]` the rule of each synapse, the same for every agent.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_update_rows_merged(
+fn forward_update_rows_merged(
+    rows: &RowPass,
+    (table, rule_of): (&[f32], &[u32]),
     w: &mut [f32],
-    table: &[f32],
-    rule_of: &[u32],
-    pre: &[f32],
-    scale: &[f32],
     post: &mut [f32],
     row_max: &mut [f32],
-    out: usize,
-    inp: usize,
-    tanh: bool,
-    update: bool,
 ) {
-    let rows = RowPass {
-        pre,
-        scale,
-        out,
-        inp,
-        tanh,
-        update,
-    };
-    let rules = table.len() / (4 * scale.len()).max(1);
+    let rules = table.len() / (4 * rows.scale.len()).max(1);
     // Every index in range, checked once here, so that the row loop may skip the bounds
     // checks that would keep it from vectorising (gathers).
     assert!(
@@ -431,7 +387,7 @@ pub fn forward_update_rows_merged(
     );
     let lookup = RuleTable { table, rules };
     rows.run(w, post, row_max, |first_row, w, post, max| {
-        merged_task(&rows, lookup, rule_of, first_row, w, post, max)
+        merged_task(rows, lookup, rule_of, first_row, w, post, max)
     });
 }
 
@@ -823,6 +779,33 @@ mod flex_impl {
         (w, post, scale)
     }
 
+    /// One single-pass layer step on flex tensors: `rows_fn(rows, w, post, row_max)` runs the
+    /// rule's row loop (one of the `forward_update_rows*`).
+    fn layer_step(
+        w: FlexTensor,
+        pre: FlexTensor,
+        scale: FlexTensor,
+        [tanh, update, normalize]: [bool; 3],
+        rows_fn: impl FnOnce(&RowPass, &mut [f32], &mut [f32], &mut [f32]),
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let dims = w.layout().shape().clone();
+        let (p, out, inp) = (dims[0], dims[1], dims[2]);
+        let mut w = dense(w);
+        let (pre, scale) = (dense(pre), dense(scale));
+        let mut post = vec![0.0f32; p * out];
+        let mut row_max = vec![0.0f32; p * out];
+        let rows = RowPass {
+            pre: slice(&pre),
+            scale: slice(&scale),
+            out,
+            inp,
+            tanh,
+            update,
+        };
+        rows_fn(&rows, w.storage_mut::<f32>(), &mut post, &mut row_max);
+        finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
+    }
+
     /// The four coefficient tensors as the kernel reads them, by their stored dtype.
     fn coefficient_rows(t: [&FlexTensor; 4]) -> CoefficientRows<'_> {
         use burn::tensor::DType;
@@ -878,26 +861,15 @@ mod flex_impl {
             update: bool,
             normalize: bool,
         ) -> (FlexTensor, FlexTensor, FlexTensor) {
-            let dims = w.layout().shape().clone();
-            let (p, out, inp) = (dims[0], dims[1], dims[2]);
-            let mut w = dense(w);
             let (a, b, c, d) = (dense(a), dense(b), dense(c), dense(d));
-            let (pre, scale) = (dense(pre), dense(scale));
-            let mut post = vec![0.0f32; p * out];
-            let mut row_max = vec![0.0f32; p * out];
-            forward_update_rows(
-                w.storage_mut::<f32>(),
-                coefficient_rows([&a, &b, &c, &d]),
-                slice(&pre),
-                slice(&scale),
-                &mut post,
-                &mut row_max,
-                out,
-                inp,
-                tanh,
-                update,
-            );
-            finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
+            let k = coefficient_rows([&a, &b, &c, &d]);
+            layer_step(
+                w,
+                pre,
+                scale,
+                [tanh, update, normalize],
+                |rows, w, post, max| forward_update_rows(rows, k, w, post, max),
+            )
         }
 
         fn fused_forward_update_neuron(
@@ -910,27 +882,15 @@ mod flex_impl {
             update: bool,
             normalize: bool,
         ) -> (FlexTensor, FlexTensor, FlexTensor) {
-            let dims = w.layout().shape().clone();
-            let (p, out, inp) = (dims[0], dims[1], dims[2]);
-            let mut w = dense(w);
             let (pre_side, post_side) = (dense(pre_side), dense(post_side));
-            let (pre, scale) = (dense(pre), dense(scale));
-            let mut post = vec![0.0f32; p * out];
-            let mut row_max = vec![0.0f32; p * out];
-            forward_update_rows_neuron(
-                w.storage_mut::<f32>(),
-                slice(&pre_side),
-                slice(&post_side),
-                slice(&pre),
-                slice(&scale),
-                &mut post,
-                &mut row_max,
-                out,
-                inp,
-                tanh,
-                update,
-            );
-            finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
+            let sides = [slice(&pre_side), slice(&post_side)];
+            layer_step(
+                w,
+                pre,
+                scale,
+                [tanh, update, normalize],
+                |rows, w, post, max| forward_update_rows_neuron(rows, sides, w, post, max),
+            )
         }
 
         fn fused_forward_update_merged(
@@ -943,27 +903,15 @@ mod flex_impl {
             update: bool,
             normalize: bool,
         ) -> (FlexTensor, FlexTensor, FlexTensor) {
-            let dims = w.layout().shape().clone();
-            let (p, out, inp) = (dims[0], dims[1], dims[2]);
-            let mut w = dense(w);
             let table = dense(table);
-            let (pre, scale) = (dense(pre), dense(scale));
-            let mut post = vec![0.0f32; p * out];
-            let mut row_max = vec![0.0f32; p * out];
-            forward_update_rows_merged(
-                w.storage_mut::<f32>(),
-                slice(&table),
-                rule_of,
-                slice(&pre),
-                slice(&scale),
-                &mut post,
-                &mut row_max,
-                out,
-                inp,
-                tanh,
-                update,
-            );
-            finish_step(w, post, &row_max, slice(&scale), p, out, update, normalize)
+            let rules = (slice(&table), rule_of);
+            layer_step(
+                w,
+                pre,
+                scale,
+                [tanh, update, normalize],
+                |rows, w, post, max| forward_update_rows_merged(rows, rules, w, post, max),
+            )
         }
 
         fn fused_dense(t: FlexTensor) -> FlexTensor {
