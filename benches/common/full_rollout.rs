@@ -76,12 +76,20 @@ pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -
 }
 
 /// Prints one line per `(P, steps)` case: agent-steps/s in total and per core, the ratio to
-/// the reference's per-core rate, and the policy/env split. `--device NAME` runs the networks
-/// on that backend (the environments stay on CPU threads).
+/// the reference's per-core rate, the policy/env split and the peak RSS. `--device NAME` runs
+/// the networks on that backend (the environments stay on CPU threads); `--population P
+/// --steps N` runs that one case instead (e.g. P = 4096 for its peak memory).
 pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[(usize, usize)]) {
     let threads = rayon::current_num_threads() as f64;
     let device = arg("device").unwrap_or_else(|| "flex".into());
-    for &(p, steps) in cases {
+    let number = |name: &str| {
+        arg(name).map(|v| {
+            v.parse::<usize>()
+                .unwrap_or_else(|_| panic!("--{name} takes a whole number, got `{v}`"))
+        })
+    };
+    let one = number("population").map(|p| [(p, number("steps").unwrap_or(20))]);
+    for &(p, steps) in one.as_ref().map_or(cases, |c| c.as_slice()) {
         let f = full_rollout(task, p, steps, &device);
         println!(
             "{task} full Hebbian rollout ({what}, {device}) P={p}, {steps} steps: {:.0} agent-steps/s on \
