@@ -68,6 +68,27 @@ def main():
     (models / "huge_header_length.safetensors").write_bytes(struct.pack("<Q", 10**18) + b"{}")
     (models / "text.safetensors").write_text("this is not a model\n")
 
+    # Merged-rule models (network.granularity = "merged"): two ABCD_lr rules per CartPole
+    # layer, synapse s following rule s % 2, with one corruption each.
+    def merged(name, rule_of=lambda s: s % 2, rule_of_dtype="U32"):
+        h = {"__metadata__": dict(header["__metadata__"])}
+        config = h["__metadata__"]["config"]
+        h["__metadata__"]["config"] = config.replace("[network]\n", '[network]\ngranularity = "merged"\n', 1)
+        h["__metadata__"]["genome_len"] = "30"
+        d = b""
+        for l, (o, i) in enumerate([(128, 4), (64, 128), (2, 64)]):
+            rules = struct.pack("<10f", *([0.1] * 10))
+            h[f"merged_rules.{l}"] = {"dtype": "F32", "shape": [5, 2], "data_offsets": [len(d), len(d) + len(rules)]}
+            d += rules
+            fmt = "<%dI" % (o * i) if rule_of_dtype == "U32" else "<%df" % (o * i)
+            index = struct.pack(fmt, *[rule_of(s) for s in range(o * i)])
+            h[f"rule_of.{l}"] = {"dtype": rule_of_dtype, "shape": [o, i], "data_offsets": [len(d), len(d) + len(index)]}
+            d += index
+        write(models / name, h, d)
+
+    merged("merged_rule_unused.safetensors", rule_of=lambda s: 2 * (s % 2))
+    merged("merged_rule_of_f32.safetensors", rule_of_dtype="F32")
+
     # Checkpoints: a zero centre of the CartPole ABCD_lr genome length.
     checkpoints = HERE / "checkpoints"
     checkpoints.mkdir(exist_ok=True)
