@@ -161,7 +161,9 @@ fn rule_segment(layout: &GenomeLayout, l: usize) -> &crate::genome::Segment {
 /// k-means labels of `points` (one row per rule) into at most `clusters` clusters, numbered
 /// 0.. in order of first appearance, so that no cluster is empty. Deterministic: linfa's
 /// fixed-seed k-means++ start. One start and at most 50 Lloyd iterations: the Ant's largest
-/// merge (8,192 rules into 2,048) costs a few seconds, once per `merge.every` generations.
+/// merge (8,192 rules into 2,048) takes about a minute on 2 busy cores, mostly the k-means++
+/// start; it happens once per `merge.every` generations (a generation at P = 256 takes about
+/// as long).
 fn cluster(points: Array2<f64>, clusters: usize) -> Vec<usize> {
     let r = points.nrows();
     if clusters >= r {
