@@ -125,19 +125,14 @@ impl GenomeLayout {
         }
     }
 
-    /// A Hebbian network: `layer_shapes` are `(out, in)` per plastic layer.
-    pub fn hebbian(
-        rule: Rule,
+    /// `rules` (one segment per layer) followed by what every Hebbian genome ends with: the
+    /// conv weights of a pixel task, then the co-evolved initial weights if asked for.
+    fn with_tail(
+        mut parts: Vec<(SegmentKind, Vec<usize>)>,
         layer_shapes: &[(usize, usize)],
         conv: Option<ConvShape>,
         coevolve_initial_weights: bool,
     ) -> Self {
-        let k = rule.coefficients_per_synapse();
-        let mut parts: Vec<_> = layer_shapes
-            .iter()
-            .enumerate()
-            .map(|(l, &(o, i))| (SegmentKind::Coefficients(l), vec![k, o, i]))
-            .collect();
         if let Some(c) = conv {
             parts.push((SegmentKind::Conv, vec![c.params()]));
         }
@@ -150,6 +145,22 @@ impl GenomeLayout {
             );
         }
         Self::from_segments(parts)
+    }
+
+    /// A Hebbian network: `layer_shapes` are `(out, in)` per plastic layer.
+    pub fn hebbian(
+        rule: Rule,
+        layer_shapes: &[(usize, usize)],
+        conv: Option<ConvShape>,
+        coevolve_initial_weights: bool,
+    ) -> Self {
+        let k = rule.coefficients_per_synapse();
+        let parts: Vec<_> = layer_shapes
+            .iter()
+            .enumerate()
+            .map(|(l, &(o, i))| (SegmentKind::Coefficients(l), vec![k, o, i]))
+            .collect();
+        Self::with_tail(parts, layer_shapes, conv, coevolve_initial_weights)
     }
 
     /// A neuron-level (NcHL) Hebbian network of neuron layers `layer_sizes` (input first).
@@ -191,23 +202,12 @@ impl GenomeLayout {
         coevolve_initial_weights: bool,
     ) -> Self {
         let k = rule.coefficients_per_synapse();
-        let mut parts: Vec<_> = rules
+        let parts: Vec<_> = rules
             .iter()
             .enumerate()
             .map(|(l, &r)| (SegmentKind::MergedCoefficients(l), vec![k, r]))
             .collect();
-        if let Some(c) = conv {
-            parts.push((SegmentKind::Conv, vec![c.params()]));
-        }
-        if coevolve_initial_weights {
-            parts.extend(
-                layer_shapes
-                    .iter()
-                    .enumerate()
-                    .map(|(l, &(o, i))| (SegmentKind::InitialWeights(l), vec![o, i])),
-            );
-        }
-        Self::from_segments(parts)
+        Self::with_tail(parts, layer_shapes, conv, coevolve_initial_weights)
     }
 
     /// A static-weight network of the same shapes.

@@ -86,34 +86,45 @@ impl PlasticNetwork {
         coefficients: Vec<Tensor<4>>,
         initial_weights: Vec<Tensor<3>>,
     ) -> Self {
-        let shapes = config.layer_shapes();
         assert_eq!(
             coefficients.len(),
-            shapes.len(),
+            config.layer_shapes().len(),
             "one coefficient tensor per layer"
         );
+        Self::with_rules(config, initial_weights, |config, fused| {
+            coefficients
+                .into_iter()
+                .map(|c| {
+                    // 16-bit tensors only for the fused kernel, which widens them as it reads;
+                    // the tensor-op path keeps f32 holding the rounded values. Dense once per
+                    // episode, so that the fused kernel never copies per step.
+                    let precision = config.coefficient_precision;
+                    let folded = config.rule.fold(c).map(|t| precision.store(t, fused));
+                    LayerRule::Synapse(Box::new(if fused {
+                        folded.map(crate::plastic::fused::make_dense::<3>)
+                    } else {
+                        folded
+                    }))
+                })
+                .collect()
+        })
+    }
+
+    /// What every constructor shares: the population, the kernel choice (made once, here) and
+    /// the layers' rules built by `rules(config, fused)`.
+    fn with_rules(
+        config: PlasticConfig,
+        initial_weights: Vec<Tensor<3>>,
+        rules: impl FnOnce(&PlasticConfig, bool) -> Vec<LayerRule>,
+    ) -> Self {
         assert_eq!(
             initial_weights.len(),
-            shapes.len(),
+            config.layer_shapes().len(),
             "one weight tensor per layer"
         );
         let population = initial_weights[0].dims()[0];
         let fused = config.kernel.fused_on(&initial_weights[0].device());
-        let coefficients = coefficients
-            .into_iter()
-            .map(|c| {
-                // 16-bit tensors only for the fused kernel, which widens them as it reads; the
-                // tensor-op path keeps f32 holding the rounded values. Dense once per episode,
-                // so that the fused kernel never copies per step.
-                let precision = config.coefficient_precision;
-                let folded = config.rule.fold(c).map(|t| precision.store(t, fused));
-                LayerRule::Synapse(Box::new(if fused {
-                    folded.map(crate::plastic::fused::make_dense::<3>)
-                } else {
-                    folded
-                }))
-            })
-            .collect();
+        let coefficients = rules(&config, fused);
         Self {
             config,
             population,
@@ -141,21 +152,11 @@ impl PlasticNetwork {
             layers + 1,
             "one coefficient tensor per neuron layer"
         );
-        assert_eq!(initial_weights.len(), layers, "one weight tensor per layer");
-        let population = initial_weights[0].dims()[0];
-        let fused = config.kernel.fused_on(&initial_weights[0].device());
-        let coefficients = (0..layers)
-            .map(|l| LayerRule::Neuron(Box::new(NeuronCoefficients::for_layer(&neurons, l))))
-            .collect();
-        Self {
-            config,
-            population,
-            weights: initial_weights,
-            coefficients,
-            scales: None,
-            plastic: true,
-            fused,
-        }
+        Self::with_rules(config, initial_weights, |_, _| {
+            (0..layers)
+                .map(|l| LayerRule::Neuron(Box::new(NeuronCoefficients::for_layer(&neurons, l))))
+                .collect()
+        })
     }
 
     /// A network of merged rules (Evolve & Merge): `assignment` says which of its layer's
@@ -172,30 +173,16 @@ impl PlasticNetwork {
     ) -> Self {
         let shapes = config.layer_shapes();
         assert_eq!(rules.len(), shapes.len(), "one rule tensor per layer");
-        assert_eq!(
-            initial_weights.len(),
-            shapes.len(),
-            "one weight tensor per layer"
-        );
-        let population = initial_weights[0].dims()[0];
-        let fused = config.kernel.fused_on(&initial_weights[0].device());
-        let coefficients = rules
-            .into_iter()
-            .zip(assignment.layers())
-            .zip(&shapes)
-            .map(|((r, a), &shape)| {
-                LayerRule::Merged(Box::new(MergedCoefficients::new(config.rule, r, a, shape)))
-            })
-            .collect();
-        Self {
-            config,
-            population,
-            weights: initial_weights,
-            coefficients,
-            scales: None,
-            plastic: true,
-            fused,
-        }
+        Self::with_rules(config, initial_weights, |config, _| {
+            rules
+                .into_iter()
+                .zip(assignment.layers())
+                .zip(&shapes)
+                .map(|((r, a), &shape)| {
+                    LayerRule::Merged(Box::new(MergedCoefficients::new(config.rule, r, a, shape)))
+                })
+                .collect()
+        })
     }
 
     /// Uploads host weights (`[P, out, in]` per layer, row-major) to the device.
