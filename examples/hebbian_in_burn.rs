@@ -137,7 +137,7 @@ fn evolved(device: &Device) -> (f32, f32) {
     };
     let before = centre_loss(&es);
     for generation in 0..150 {
-        let candidates = es.ask();
+        let candidates = es.ask().all();
         let fitness: Vec<f32> = losses(&candidates, generation * 16, 16)
             .into_iter()
             .map(|l| -l)

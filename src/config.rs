@@ -196,22 +196,23 @@ impl Config {
         }
         Task::by_name(&self.task.name, &self.task.variants)
             .map_err(|e| format!("key `task`: {e}"))?;
-        crate::device::device_from_name(&self.run.device)
+        let device = crate::device::device_from_name(&self.run.device)
             .map_err(|e| format!("key `run.device`: {e}"))?;
         self.es.validate()?;
         let task = self.task().map_err(|e| format!("key `task`: {e}"))?;
         let spec = self.controller_spec(&task);
+        let (genome_len, synapses) = (spec.layout().len(), spec.architecture.synapses());
+        let at_once = crate::rollout::Chunking {
+            chunk: self.run.chunk,
+        }
+        .resolve(self.population, genome_len, synapses, &device);
         crate::limits::check_memory(
             &format!("key `population` = {}", self.population),
-            crate::limits::population_bytes(
-                self.population,
-                spec.layout().len(),
-                spec.architecture.synapses(),
-            ),
+            crate::limits::population_bytes(self.population, at_once, genome_len, synapses),
             &format!(
-                "its {} genomes of {} numbers, the ES noise and the networks",
-                self.population,
-                spec.layout().len()
+                "{} candidates, {at_once} of them at once (genomes of {genome_len} numbers and \
+                 their networks; `run.chunk` sets how many)",
+                self.population
             ),
         )?;
         if self.network.granularity == Granularity::Neuron && self.rule() != Some(Rule::AbcdLr) {

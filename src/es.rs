@@ -1,16 +1,20 @@
-//! Evolution strategies behind one ask/tell interface over flat parameter vectors: the
-//! population is a `[P, D]` burn tensor, noise and updates are tensor ops.
+//! Evolution strategies behind one ask/tell interface over flat parameter vectors: `ask` gives
+//! the generation's [`Candidates`], whose `[P, D]` rows are burn tensors formed chunk by chunk
+//! on demand, and the update is tensor ops on the centre.
 //!
 //! - [`OpenEs`]: OpenAI-ES exactly as the reference runs it (the default; the paper's).
 //! - [`Pgpe`]: PGPE with ClipUp or Adam and a per-dimension σ (what EvoJAX and EvoTorch run).
 //! - [`Snes`]: separable NES.
 //!
 //! [`Es`] picks one from `es.algorithm`. Noise is drawn on the host from a ChaCha stream keyed by
-//! (seed, generation, row), so the same seed gives the same candidates on every backend, and the
-//! state needs no RNG snapshot: resuming at generation g redraws exactly generation g's noise.
+//! (seed, generation, row), so the same seed gives the same candidates on every backend, any row
+//! can be redrawn alone (neither the population nor its noise is ever held whole: `tell`
+//! re-streams the rows it sums), and the state needs no RNG snapshot: resuming at generation g
+//! redraws exactly generation g's noise.
 //! What else an algorithm carries (σ per dimension, optimizer moments) is in
 //! [`EsState::vectors`], which the checkpoint stores, so every algorithm resumes bit for bit.
 
+mod candidates;
 mod openai;
 mod pgpe;
 mod snes;
@@ -18,14 +22,10 @@ mod snes;
 use std::ops::Range;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::seeds::{Purpose, derive};
-
+pub use candidates::Candidates;
+pub(crate) use candidates::Spread;
 pub use openai::OpenEs;
 pub use pgpe::Pgpe;
 pub use snes::{Snes, nes_utilities};
@@ -321,8 +321,8 @@ impl Es {
         }
     }
 
-    /// This generation's candidates `[P, D]`.
-    pub fn ask(&mut self) -> Tensor<2> {
+    /// This generation's candidates (`[P, D]`, formed on demand).
+    pub fn ask(&mut self) -> Candidates {
         match self {
             Self::OpenAi(e) => e.ask(),
             Self::Pgpe(e) => e.ask(),
@@ -404,40 +404,6 @@ pub(crate) fn check_fitness_count(fitness: &[f32], population: usize) -> Result<
     Ok(())
 }
 
-/// `rows` rows of standard normal noise `[rows, D]` for `generation`: each row from its own
-/// ChaCha stream keyed by (seed, generation, row), drawn in parallel (the values do not depend
-/// on the thread count).
-pub(crate) fn gaussian_rows(
-    seed: u64,
-    generation: u64,
-    rows: usize,
-    d: usize,
-    device: &Device,
-) -> Tensor<2> {
-    let base = derive(seed, generation, Purpose::EsNoise);
-    let mut noise = vec![0.0f32; rows * d];
-    if d > 0 {
-        noise.par_chunks_mut(d).enumerate().for_each(|(m, row)| {
-            let mut rng = ChaCha8Rng::seed_from_u64(derive(base, m as u64, Purpose::Row));
-            row.iter_mut()
-                .for_each(|v| *v = StandardNormal.sample(&mut rng));
-        });
-    }
-    Tensor::from_data(TensorData::new(noise, [rows, d]), device)
-}
-
-/// `[2M, D]` with rows 2m = e_m and 2m+1 = −e_m.
-pub(crate) fn mirrored(half: &Tensor<2>) -> Tensor<2> {
-    let [h, d] = half.dims();
-    Tensor::stack::<3>(vec![half.clone(), half.clone().neg()], 1).reshape([2 * h, d])
-}
-
-/// A row of weights `[1, n]` (to sum noise rows with a matmul).
-pub(crate) fn pair_weights(weights: Vec<f32>, device: &Device) -> Tensor<2> {
-    let n = weights.len();
-    Tensor::from_data(TensorData::new(weights, [1, n]), device)
-}
-
 pub(crate) fn host(t: &Tensor<1>) -> Vec<f32> {
     t.clone()
         .into_data()
@@ -449,10 +415,10 @@ pub(crate) fn norm(t: &Tensor<1>) -> f32 {
     t.clone().powf_scalar(2.0).sum().into_scalar::<f32>().sqrt()
 }
 
-/// What every `tell` starts with: the fitness count checked, the pending `ask` taken (its noise
-/// and population), the L2 penalty applied, and the non-finite candidates counted.
+/// What every `tell` starts with: the fitness count checked, the pending `ask` taken, the L2
+/// penalty applied, and the non-finite candidates counted.
 pub(crate) struct Told {
-    pub noise: Tensor<2>,
+    pub candidates: Candidates,
     pub fitness: Vec<f32>,
     pub non_finite: usize,
 }
@@ -460,45 +426,38 @@ pub(crate) struct Told {
 pub(crate) fn receive(
     raw_fitness: &[f32],
     population: usize,
-    pending: &mut Option<(Tensor<2>, Tensor<2>)>,
+    pending: &mut Option<Candidates>,
     l2_ranges: &[Range<usize>],
     l2: f32,
 ) -> Result<Told, EsError> {
     check_fitness_count(raw_fitness, population)?;
-    let (noise, candidates) = pending.take().ok_or(EsError::NoAsk)?;
+    let candidates = pending.take().ok_or(EsError::NoAsk)?;
     let fitness = apply_l2(raw_fitness, &candidates, l2_ranges, l2);
     let non_finite = fitness.iter().filter(|f| !f.is_finite()).count();
     Ok(Told {
-        noise,
+        candidates,
         fitness,
         non_finite,
     })
 }
 
 /// Fitness minus `l2 · mean(x²)` over `ranges` of each candidate's row.
-pub(crate) fn apply_l2(
-    raw: &[f32],
-    population: &Tensor<2>,
-    ranges: &[Range<usize>],
-    l2: f32,
-) -> Vec<f32> {
+fn apply_l2(raw: &[f32], candidates: &Candidates, ranges: &[Range<usize>], l2: f32) -> Vec<f32> {
     let mut fitness = raw.to_vec();
     if l2 == 0.0 {
         return fitness;
     }
-    let [p, _] = population.dims();
-    let mut total = Tensor::<2>::zeros([p, 1], &population.device());
-    let mut count = 0;
-    for r in ranges {
-        let part = population.clone().narrow(1, r.start, r.len());
-        total = total + part.powf_scalar(2.0).sum_dim(1);
-        count += r.len();
-    }
-    let total = total.into_data().try_into_vec::<f32>().expect("f32");
-    for (f, t) in fitness.iter_mut().zip(total) {
-        *f -= l2 * (t / count.max(1) as f32);
+    let count = ranges.iter().map(|r| r.len()).sum::<usize>().max(1) as f64;
+    for (f, sum) in fitness.iter_mut().zip(candidates.squared_sums(ranges)) {
+        *f -= l2 * (sum / count) as f32;
     }
     fitness
+}
+
+/// A host vector as a tensor on `device`.
+pub(crate) fn vector(values: Vec<f32>, device: &Device) -> Tensor<1> {
+    let d = values.len();
+    Tensor::from_data(TensorData::new(values, [d]), device)
 }
 
 pub use crate::seeds::stream_seed;
@@ -633,7 +592,7 @@ mod tests {
         };
         let start = dist(&es.centre_host());
         for g in 0..150 {
-            let pop = es.ask().into_data().try_into_vec::<f32>().unwrap();
+            let pop = es.ask().all().into_data().try_into_vec::<f32>().unwrap();
             let mut f: Vec<f32> = pop.chunks(20).map(|c| -dist(c)).collect();
             if g % 3 == 0 {
                 f[0] = f32::NAN; // a diverged candidate must not steer the centre

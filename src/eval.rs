@@ -2,13 +2,12 @@
 
 use std::path::Path;
 
-use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::files::{ModelHeader, load_model, read_model_assignment, read_model_header};
-use crate::rollout::{Chunking, evaluate};
+use crate::rollout::{Chunking, RepeatedGenome, evaluate};
 use crate::task::Task;
 use crate::train::rule_name;
 use burn::tensor::Device;
@@ -173,23 +172,27 @@ pub fn evaluate_model_stored(
     }
     let layout = spec.layout();
     let d = layout.len();
+    let chunking = Chunking {
+        chunk: config.run.chunk,
+    };
+    let synapses = spec.architecture.synapses();
     crate::limits::check_memory(
         &format!("--rollouts {rollouts}"),
-        crate::limits::population_bytes(rollouts, d, spec.architecture.synapses()),
+        crate::limits::population_bytes(
+            rollouts,
+            chunking.resolve(rollouts, d, synapses, &device),
+            d,
+            synapses,
+        ),
         "the rollouts' genomes and networks",
     )
     .map_err(EvalError::Refused)?;
-    let genomes: Vec<f32> = (0..rollouts).flat_map(|_| genome.iter().copied()).collect();
-    let population = Tensor::<2>::from_data(TensorData::new(genomes, [rollouts, d]), &device);
-    let eval = evaluate(
-        &task,
-        &spec,
-        &population,
-        Chunking {
-            chunk: config.run.chunk,
-        },
-        seed,
-    );
+    let population = RepeatedGenome {
+        genome,
+        count: rollouts,
+        device,
+    };
+    let eval = evaluate(&task, &spec, &population, chunking, seed);
     let variants = task
         .variants
         .iter()

@@ -84,10 +84,12 @@ pub fn check_memory(request: &str, bytes: f64, what: &str) -> Result<(), String>
     Ok(())
 }
 
-/// Bytes a population of `agents` needs: the genome rows, the ES noise and its mirror, and
-/// each agent's weights with its folded rule coefficients (5 numbers per synapse).
-pub fn population_bytes(agents: usize, genome_len: usize, synapses: usize) -> f64 {
-    agents as f64 * (3.0 * genome_len as f64 + 5.0 * synapses as f64) * 4.0
+/// Bytes a population of `agents` needs when `at_once` of them are evaluated together: per
+/// agent its fitness, ranks and episode bookkeeping (64 B); per agent at once its genome row
+/// (on the host and as a tensor) and its weights with their folded rule coefficients (5
+/// numbers per synapse). The ES forms the rows chunk by chunk and never holds its noise whole.
+pub fn population_bytes(agents: usize, at_once: usize, genome_len: usize, synapses: usize) -> f64 {
+    agents as f64 * 64.0 + at_once as f64 * (2.0 * genome_len as f64 + 5.0 * synapses as f64) * 4.0
 }
 
 /// Bytes as a short human figure: `3.7 TB`, `512 MiB`-style decimal units.

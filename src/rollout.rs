@@ -301,7 +301,74 @@ pub fn init_seed(seed: u64, v: usize, p: usize, start: usize) -> u64 {
     derive(seed, (v * p + start) as u64, Purpose::InitialWeights)
 }
 
-/// The fitness of every candidate (`[P, D]`), averaged over the task's env variants.
+/// Where an evaluation reads its candidates from: a `[P, D]` tensor, or a generation's
+/// [`Candidates`](crate::es::Candidates), formed one chunk at a time so that a large population
+/// is never held whole.
+pub trait CandidateRows {
+    /// P.
+    fn count(&self) -> usize;
+    /// D.
+    fn genome_len(&self) -> usize;
+    fn device(&self) -> Device;
+    /// Candidates `rows` as `[rows.len(), D]`.
+    fn rows(&self, rows: std::ops::Range<usize>) -> Tensor<2>;
+}
+
+impl CandidateRows for Tensor<2> {
+    fn count(&self) -> usize {
+        self.dims()[0]
+    }
+    fn genome_len(&self) -> usize {
+        self.dims()[1]
+    }
+    fn device(&self) -> Device {
+        Tensor::device(self)
+    }
+    fn rows(&self, rows: std::ops::Range<usize>) -> Tensor<2> {
+        self.clone().narrow(0, rows.start, rows.len())
+    }
+}
+
+impl CandidateRows for crate::es::Candidates {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn genome_len(&self) -> usize {
+        self.dim()
+    }
+    fn device(&self) -> Device {
+        crate::es::Candidates::device(self)
+    }
+    fn rows(&self, rows: std::ops::Range<usize>) -> Tensor<2> {
+        crate::es::Candidates::rows(self, rows)
+    }
+}
+
+/// One genome evaluated `count` times (a model's rollouts), its rows formed chunk by chunk.
+pub struct RepeatedGenome {
+    pub genome: Vec<f32>,
+    pub count: usize,
+    pub device: Device,
+}
+
+impl CandidateRows for RepeatedGenome {
+    fn count(&self) -> usize {
+        self.count
+    }
+    fn genome_len(&self) -> usize {
+        self.genome.len()
+    }
+    fn device(&self) -> Device {
+        self.device.clone()
+    }
+    fn rows(&self, rows: std::ops::Range<usize>) -> Tensor<2> {
+        let n = rows.len();
+        let data: Vec<f32> = (0..n).flat_map(|_| self.genome.iter().copied()).collect();
+        Tensor::from_data(TensorData::new(data, [n, self.genome.len()]), &self.device)
+    }
+}
+
+/// The fitness of every candidate, averaged over the task's env variants.
 pub struct Evaluation {
     pub fitness: Vec<f32>,
     pub env_steps: u64,
@@ -317,47 +384,55 @@ pub struct Evaluation {
 pub fn evaluate(
     task: &Task,
     spec: &ControllerSpec,
-    population: &Tensor<2>,
+    population: &impl CandidateRows,
     chunking: Chunking,
     seed: u64,
 ) -> Evaluation {
-    let p = population.dims()[0];
+    let p = population.count();
     evaluate_rows(task, spec, population, chunking, seed, 0..p)
 }
 
 /// The chunk size [`evaluate`] uses for this population and controller.
-pub fn chunk_size(spec: &ControllerSpec, population: &Tensor<2>, chunking: Chunking) -> usize {
-    let [p, d] = population.dims();
-    chunking.resolve(p, d, spec.architecture.synapses(), &population.device())
+pub fn chunk_size(
+    spec: &ControllerSpec,
+    population: &impl CandidateRows,
+    chunking: Chunking,
+) -> usize {
+    chunking.resolve(
+        population.count(),
+        population.genome_len(),
+        spec.architecture.synapses(),
+        &population.device(),
+    )
 }
 
 /// [`evaluate`] of the candidates `rows` only (the results are theirs, in order). `rows.start`
 /// must be a multiple of [`chunk_size`], so that every chunk, and with it every candidate's
 /// episode seeds and initial weights, is the one a whole-population evaluation gives: a
-/// population split over processes on chunk boundaries evaluates bit for bit as in one.
+/// population split over processes on chunk boundaries evaluates bit for bit as in one. Each
+/// chunk's rows are formed once and run on every variant before the next chunk's.
 pub fn evaluate_rows(
     task: &Task,
     spec: &ControllerSpec,
-    population: &Tensor<2>,
+    population: &impl CandidateRows,
     chunking: Chunking,
     seed: u64,
     rows: std::ops::Range<usize>,
 ) -> Evaluation {
-    let p = population.dims()[0];
+    let p = population.count();
     let chunk = chunk_size(spec, population, chunking);
     assert!(
         rows.start.is_multiple_of(chunk) && rows.end <= p,
         "rows {rows:?} must start on a chunk boundary (chunk {chunk}) within {p}"
     );
-    let mut per_variant = Vec::with_capacity(task.variants.len());
+    let mut per_variant = vec![Vec::with_capacity(rows.len()); task.variants.len()];
     let mut env_steps = 0;
     let (mut policy_seconds, mut env_seconds) = (0.0, 0.0);
-    for (v, variant) in task.variants.iter().enumerate() {
-        let mut fitness = Vec::with_capacity(rows.len());
-        let mut start = rows.start;
-        while start < rows.end {
-            let n = chunk.min(p - start).min(rows.end - start);
-            let chunk_rows = population.clone().narrow(0, start, n);
+    let mut start = rows.start;
+    while start < rows.end {
+        let n = chunk.min(p - start).min(rows.end - start);
+        let chunk_rows = population.rows(start..start + n);
+        for (v, variant) in task.variants.iter().enumerate() {
             let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
             let seeds = EpisodeSeeds {
                 envs: (start..start + n)
@@ -376,10 +451,9 @@ pub fn evaluate_rows(
             env_steps += stats.env_steps;
             policy_seconds += stats.policy_seconds;
             env_seconds += stats.env_seconds;
-            fitness.extend(stats.fitness);
-            start += n;
+            per_variant[v].extend(stats.fitness);
         }
-        per_variant.push(fitness);
+        start += n;
     }
     let k = per_variant.len() as f32;
     let fitness = (0..rows.len())

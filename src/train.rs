@@ -407,7 +407,7 @@ impl Run {
         };
         // This process's share of the population, on chunk boundaries (so it evaluates exactly
         // as the whole population would), then every rank's fitness in rank (= row) order.
-        let p = population.dims()[0];
+        let p = population.len();
         let chunk = chunk_size(&self.spec, &population, chunking);
         let chunks = self.cluster.share(p.div_ceil(chunk));
         let rows = (chunks.start * chunk).min(p)..(chunks.end * chunk).min(p);

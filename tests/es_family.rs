@@ -31,7 +31,7 @@ fn rastrigin(x: &[f32]) -> f32 {
 /// Minimises `f` for `generations`; returns f at the final centre.
 fn minimise(es: &mut Es, f: fn(&[f32]) -> f32, generations: usize) -> f32 {
     for _ in 0..generations {
-        let fitness: Vec<f32> = rows(es.ask()).iter().map(|x| -f(x)).collect();
+        let fitness: Vec<f32> = rows(es.ask().all()).iter().map(|x| -f(x)).collect();
         es.tell(&fitness).unwrap();
     }
     f(&es.centre_host())

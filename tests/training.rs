@@ -290,7 +290,7 @@ fn compacting_finished_agents_changes_nothing() {
             &device,
         )
         .unwrap();
-        let genomes: Tensor<2> = es.ask();
+        let genomes: Tensor<2> = es.ask().all();
         let seeds = EpisodeSeeds {
             envs: (0..p as u64).map(|a| 100 + a).collect(),
             init: 9,

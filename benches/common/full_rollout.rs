@@ -9,12 +9,14 @@ use hebbian::es::Es;
 use hebbian::rollout::{Chunking, evaluate};
 
 /// Throughput of one generation of P random Hebbian ABCD_lr candidates on a task's first
-/// variant, `steps` env steps each.
+/// variant, `steps` env steps each, then the ES update (timed apart).
 pub struct RolloutFigures {
     pub agent_steps_per_second: f64,
     /// Share of the wall time spent in the batched policy (conv + MLP + Hebbian update).
     pub policy_share: f64,
     pub env_share: f64,
+    /// Seconds of the ES update that follows (it re-draws every noise row it sums).
+    pub tell_seconds: f64,
 }
 
 /// The value of `--NAME VALUE` among the bench's arguments.
@@ -64,14 +66,21 @@ pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -
     let device = hebbian::device_from_name(&config.run.device).expect("device");
     let centre = spec.layout().initial_centre(config.network.distribution, 1);
     let mut es = Es::new(config.es.clone(), config.population, centre, 1, &device).expect("es");
-    let candidates = es.ask().narrow(0, 0, population);
+    let candidates = es.ask().truncated(population);
     let start = Instant::now();
     let eval = evaluate(&task, &spec, &candidates, Chunking { chunk: 0 }, 7);
     let wall = start.elapsed().as_secs_f64();
+    // The ES update too (timed apart), so that the peak memory printed is a whole generation's.
+    let tell = Instant::now();
+    if eval.fitness.len() == config.population {
+        es.tell(&eval.fitness).expect("tell");
+    }
+    let tell_seconds = tell.elapsed().as_secs_f64();
     RolloutFigures {
         agent_steps_per_second: eval.env_steps as f64 / wall,
         policy_share: eval.policy_seconds / wall,
         env_share: eval.env_seconds / wall,
+        tell_seconds,
     }
 }
 
@@ -94,12 +103,13 @@ pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[
         println!(
             "{task} full Hebbian rollout ({what}, {device}) P={p}, {steps} steps: {:.0} agent-steps/s on \
              {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
-             policy {:.0}% / env {:.0}% of wall; peak RSS so far {}",
+             policy {:.0}% / env {:.0}% of wall; ES update {:.2} s; peak RSS so far {}",
             f.agent_steps_per_second,
             f.agent_steps_per_second / threads,
             f.agent_steps_per_second / threads / reference_per_core,
             100.0 * f.policy_share,
             100.0 * f.env_share,
+            f.tell_seconds,
             peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
         );
     }

@@ -6,8 +6,7 @@ use std::ops::Range;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{
-    EsConfig, EsError, EsState, TellReport, centred_standardised_ranks, gaussian_rows, mirrored,
-    pair_weights,
+    Candidates, EsConfig, EsError, EsState, Spread, TellReport, centred_standardised_ranks,
 };
 
 /// The OpenAI-ES search distribution over flat vectors of length D.
@@ -24,7 +23,8 @@ pub struct OpenEs {
     /// Genome ranges updated with the already-decayed α and σ (reference §3.7 quirk for the
     /// co-evolved conv weights / initial weights).
     coevolved_ranges: Vec<Range<usize>>,
-    pending: Option<(Tensor<2>, Tensor<2>)>,
+    /// The candidates of the generation asked and not yet told.
+    pending: Option<Candidates>,
 }
 
 impl OpenEs {
@@ -113,24 +113,24 @@ impl OpenEs {
     }
 
     /// The candidates of this generation, `[P, D]`: rows 2m and 2m+1 are `centre ± σ·ε_m`.
-    pub fn ask(&mut self) -> Tensor<2> {
-        let d = self.dimension();
-        let half = gaussian_rows(
+    pub fn ask(&mut self) -> Candidates {
+        let candidates = Candidates::new(
+            self.centre_host(),
+            Spread::Scalar(self.sigma),
+            true,
             self.seed,
             self.generation,
-            self.population / 2,
-            d,
-            &self.centre.device(),
+            self.population,
+            self.centre.device(),
         );
-        let population = self.centre.clone().reshape([1, d]) + mirrored(&half) * self.sigma;
-        self.pending = Some((half, population.clone()));
-        population
+        self.pending = Some(candidates.clone());
+        candidates
     }
 
     /// Moves the distribution with this generation's fitness (higher is better).
     pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
         let super::Told {
-            noise: half,
+            candidates,
             fitness,
             non_finite,
         } = super::receive(
@@ -144,9 +144,9 @@ impl OpenEs {
 
         // Σ_k F_k ε_k with ε_{2m} = e_m, ε_{2m+1} = -e_m  →  Σ_m (F_{2m} - F_{2m+1}) e_m.
         let pair: Vec<f32> = shaped.chunks(2).map(|c| c[0] - c[1]).collect();
-        let [_, d] = half.dims();
+        let d = self.dimension();
         let device = self.centre.device();
-        let direction = pair_weights(pair, &device).matmul(half).reshape([d]);
+        let direction = super::vector(candidates.noise_sums(&pair, None).0, &device);
 
         let p = self.population as f32;
         let scale_now = self.learning_rate / (p * self.sigma);

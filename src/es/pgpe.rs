@@ -13,9 +13,10 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use std::sync::Arc;
+
 use super::{
-    CentreOptimizer, EsConfig, EsError, EsState, TellReport, centred_ranks, gaussian_rows,
-    mirrored, pair_weights,
+    Candidates, CentreOptimizer, EsConfig, EsError, EsState, Spread, TellReport, centred_ranks,
 };
 
 /// ClipUp's velocity or Adam's moments.
@@ -34,8 +35,8 @@ pub struct Pgpe {
     generation: u64,
     seed: u64,
     l2_ranges: Vec<std::ops::Range<usize>>,
-    /// This generation's σ-scaled half noise `[M, D]` and population `[P, D]`.
-    pending: Option<(Tensor<2>, Tensor<2>)>,
+    /// The candidates of the generation asked and not yet told.
+    pending: Option<Candidates>,
 }
 
 const ADAM_BETA1: f32 = 0.9;
@@ -123,24 +124,23 @@ impl Pgpe {
     }
 
     /// Rows 2m and 2m+1 are `μ ± σ⊙ε_m`.
-    pub fn ask(&mut self) -> Tensor<2> {
-        let d = self.centre.dims()[0];
-        let unit = gaussian_rows(
+    pub fn ask(&mut self) -> Candidates {
+        let candidates = Candidates::new(
+            super::host(&self.centre),
+            Spread::PerDimension(Arc::new(super::host(&self.stdev))),
+            true,
             self.seed,
             self.generation,
-            self.population / 2,
-            d,
-            &self.centre.device(),
+            self.population,
+            self.centre.device(),
         );
-        let half = unit * self.stdev.clone().reshape([1, d]);
-        let population = self.centre.clone().reshape([1, d]) + mirrored(&half);
-        self.pending = Some((half, population.clone()));
-        population
+        self.pending = Some(candidates.clone());
+        candidates
     }
 
     pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
         let super::Told {
-            noise: half,
+            candidates,
             fitness,
             non_finite,
         } = super::receive(
@@ -151,21 +151,19 @@ impl Pgpe {
             self.config.l2_penalty,
         )?;
         let ranks = centred_ranks(&fitness).ok_or(EsError::NoSpread)?;
-        let [m, d] = half.dims();
+        let m = self.population / 2;
         let device = self.centre.device();
         let baseline = ranks.iter().sum::<f32>() / ranks.len() as f32;
         let (diff, mean): (Vec<f32>, Vec<f32>) = ranks
             .chunks(2)
             .map(|c| ((c[0] - c[1]) / 2.0, (c[0] + c[1]) / 2.0 - baseline))
             .unzip();
-        let grad_centre = pair_weights(diff, &device)
-            .matmul(half.clone())
-            .reshape([d])
-            / m as f32;
+        // With ε_m = σ⊙e_m: Σ diff_m ε_m = σ⊙Σ diff_m e_m, and (ε_m² − σ²)/σ = σ⊙(e_m² − 1).
+        let (linear, squared) = candidates.noise_sums(&diff, Some(&mean));
+        let squared = squared.expect("asked for");
         let sigma = self.stdev.clone();
-        let sigma_row = sigma.clone().reshape([1, d]);
-        let spread = (half.clone() * half - sigma_row.clone() * sigma_row.clone()) / sigma_row;
-        let grad_sigma = pair_weights(mean, &device).matmul(spread).reshape([d]) / m as f32;
+        let grad_centre = sigma.clone() * super::vector(linear, &device) / m as f32;
+        let grad_sigma = sigma.clone() * super::vector(squared, &device) / m as f32;
 
         let step = self.optimizer_step(grad_centre);
         let step_norm = super::norm(&step);

@@ -11,7 +11,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::{EsConfig, EsError, EsState, TellReport, gaussian_rows, pair_weights};
+use std::sync::Arc;
+
+use super::{Candidates, EsConfig, EsError, EsState, Spread, TellReport};
 
 /// SNES's search distribution: centre μ and per-dimension σ.
 pub struct Snes {
@@ -22,8 +24,8 @@ pub struct Snes {
     generation: u64,
     seed: u64,
     l2_ranges: Vec<std::ops::Range<usize>>,
-    /// This generation's unit noise `[P, D]` and population `[P, D]`.
-    pending: Option<(Tensor<2>, Tensor<2>)>,
+    /// The candidates of the generation asked and not yet told.
+    pending: Option<Candidates>,
 }
 
 impl Snes {
@@ -89,24 +91,23 @@ impl Snes {
     }
 
     /// Row k is `μ + σ⊙s_k`.
-    pub fn ask(&mut self) -> Tensor<2> {
-        let d = self.centre.dims()[0];
-        let unit = gaussian_rows(
+    pub fn ask(&mut self) -> Candidates {
+        let candidates = Candidates::new(
+            super::host(&self.centre),
+            Spread::PerDimension(Arc::new(super::host(&self.stdev))),
+            false,
             self.seed,
             self.generation,
             self.population,
-            d,
-            &self.centre.device(),
+            self.centre.device(),
         );
-        let population =
-            self.centre.clone().reshape([1, d]) + unit.clone() * self.stdev.clone().reshape([1, d]);
-        self.pending = Some((unit, population.clone()));
-        population
+        self.pending = Some(candidates.clone());
+        candidates
     }
 
     pub fn tell(&mut self, raw_fitness: &[f32]) -> Result<TellReport, EsError> {
         let super::Told {
-            noise: unit,
+            candidates,
             fitness,
             non_finite,
         } = super::receive(
@@ -117,11 +118,11 @@ impl Snes {
             self.config.l2_penalty,
         )?;
         let utilities = nes_utilities(&fitness);
-        let [_, d] = unit.dims();
+        let d = self.centre.dims()[0];
         let device = self.centre.device();
-        let weights = pair_weights(utilities, &device);
-        let grad_centre = weights.clone().matmul(unit.clone()).reshape([d]);
-        let grad_sigma = weights.matmul(unit.clone() * unit - 1.0).reshape([d]);
+        let (linear, squared) = candidates.noise_sums(&utilities, Some(&utilities));
+        let grad_centre = super::vector(linear, &device);
+        let grad_sigma = super::vector(squared.expect("asked for"), &device);
         let lr_sigma = self
             .config
             .stdev_learning_rate

@@ -3,13 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use super::output::{self, Csv, bar_chart, num, png};
 use super::{ExperimentError, ModelInfo, Progress, Report, Stats, Subject, bad, check_rollouts};
 use crate::plastic::WeightInit;
-use crate::rollout::{Chunking, evaluate};
+use crate::rollout::{Chunking, RepeatedGenome, evaluate};
 
 /// Options of [`init`].
 #[derive(Clone, Debug)]
@@ -86,10 +85,11 @@ pub fn init(subject: &Subject, options: &InitOptions) -> Result<InitReport, Expe
             "`coevolve` is not a distribution (the weights would have to be in the genome)",
         ));
     }
-    let d = m.genome.len();
-    let r = options.rollouts;
-    let genomes: Vec<f32> = (0..r).flat_map(|_| m.genome.iter().copied()).collect();
-    let population = Tensor::<2>::from_data(TensorData::new(genomes, [r, d]), &m.device);
+    let population = RepeatedGenome {
+        genome: m.genome.clone(),
+        count: options.rollouts,
+        device: m.device.clone(),
+    };
     let progress = Progress::new(options.progress, "init", options.inits.len() as u64);
     let mut rows = Vec::new();
     for &w in &options.inits {
@@ -119,7 +119,7 @@ pub fn init(subject: &Subject, options: &InitOptions) -> Result<InitReport, Expe
     Ok(InitReport {
         model: ModelInfo::of(subject, options.seed),
         trained_init: m.spec.init.to_string(),
-        rollouts: r,
+        rollouts: options.rollouts,
         rows,
     })
 }

@@ -48,7 +48,8 @@ use crate::eval::LoadedModel;
 use crate::files::FileError;
 use crate::protocol::Protocol;
 use crate::rollout::{
-    Chunking, EpisodeSeeds, EpisodeStats, StepHook, env_seed, init_seed, run_episodes_full_batch,
+    CandidateRows, Chunking, EpisodeSeeds, EpisodeStats, RepeatedGenome, StepHook, env_seed,
+    init_seed, run_episodes_full_batch,
 };
 
 pub use clamp::{ClampOptions, ClampReport, clamp};
@@ -281,15 +282,19 @@ impl Plan<'_> {
     ) -> Outcome {
         let task = &self.subject.model.task;
         let device = &self.subject.model.device;
-        let (p, d) = (self.rollouts, self.genome.len());
+        let p = self.rollouts;
         let chunk = self.chunk();
+        let source = RepeatedGenome {
+            genome: self.genome.clone(),
+            count: p,
+            device: device.clone(),
+        };
         let variant = &task.variants[v];
         let mut out = Outcome::default();
         let mut start = 0;
         while start < p {
             let n = chunk.min(p - start);
-            let rows: Vec<f32> = (0..n).flat_map(|_| self.genome.iter().copied()).collect();
-            let genomes = Tensor::<2>::from_data(TensorData::new(rows, [n, d]), device);
+            let genomes = source.rows(start..start + n);
             let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
             let seeds = EpisodeSeeds {
                 envs: (start..start + n)
