@@ -398,6 +398,24 @@ fn hand_loop(p: usize, budget: Duration, serial_max: bool) -> f64 {
     (n * p) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// `--populations 16,64`: the sizes to bench instead of the defaults.
+fn populations() -> Option<Vec<usize>> {
+    let args: Vec<String> = std::env::args().collect();
+    let list = args
+        .windows(2)
+        .find(|w| w[0] == "--populations")
+        .map(|w| w[1].clone())?;
+    Some(
+        list.split(',')
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("--populations takes whole numbers, got `{v}`"))
+            })
+            .collect(),
+    )
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 300 } else { 1500 });
@@ -416,7 +434,7 @@ fn main() {
     );
 
     println!(
-        "{:<8} {:<10} {:<7} {:>6} {:>14} {:>9} {:>9}",
+        "{:<8} {:<10} {:<10} {:>6} {:>14} {:>9} {:>9}",
         "net", "backend", "kernel", "P", "agent-steps/s", "%triad", "x numpy"
     );
     // `--backend NAME` (repeatable) limits the run to those backends.
@@ -433,7 +451,10 @@ fn main() {
         let device = hebbian::device_from_name(name).unwrap();
         let gpu = !hebbian::device::is_cpu(&device);
         for kernel in [UpdateKernel::Fused, UpdateKernel::TensorOps] {
-            if kernel == UpdateKernel::Fused && !hebbian::kernel::supported(&device) {
+            if kernel == UpdateKernel::Fused
+                && !hebbian::kernel::supported(&device)
+                && !kernel.cube_on(&device)
+            {
                 continue;
             }
             let ps: &[usize] = if gpu {
@@ -441,6 +462,10 @@ fn main() {
             } else {
                 &[1, 64, 1024, 4096]
             };
+            // `--populations 16,64` replaces the Ant and CarRacing sizes (e.g. the software
+            // Vulkan driver, whose default buffer limits hold only small populations).
+            let custom = populations();
+            let ps = custom.as_deref().unwrap_or(ps);
             for &p in ps {
                 let mut net = build(&ant, p, kernel, &device);
                 let Some(rate) = try_measure(&mut net, p, budget) else {
@@ -452,12 +477,10 @@ fn main() {
                 };
                 let pct = 100.0 * rate * bytes_per_step / (triad * 1e9);
                 println!(
-                    "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>8.0}% {:>9.2}",
+                    "{:<8} {:<10} {:<10} {:>6} {:>14.0} {:>8.0}% {:>9.2}",
                     "ant",
                     name,
-                    format!("{kernel:?}")
-                        .to_lowercase()
-                        .replace("tensorops", "ops"),
+                    net.net.step_kernel(),
                     p,
                     rate,
                     pct,
@@ -470,6 +493,7 @@ fn main() {
                 (false, true) => &[1, 64],
                 (false, false) => &[1, 64, 256],
             };
+            let ps = custom.as_deref().unwrap_or(ps);
             for &p in ps {
                 let mut net = build(&car, p, kernel, &device);
                 let Some(rate) = try_measure(&mut net, p, budget) else {
@@ -480,12 +504,10 @@ fn main() {
                     continue;
                 };
                 println!(
-                    "{:<8} {:<10} {:<7} {:>6} {:>14.0} {:>9} {:>9}",
+                    "{:<8} {:<10} {:<10} {:>6} {:>14.0} {:>9} {:>9}",
                     "car",
                     name,
-                    format!("{kernel:?}")
-                        .to_lowercase()
-                        .replace("tensorops", "ops"),
+                    net.net.step_kernel(),
                     p,
                     rate,
                     "-",

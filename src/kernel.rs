@@ -9,12 +9,14 @@ use burn::tensor::Device;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateKernel {
-    /// The fused kernels where the device supports them (flex, no autodiff), tensor ops elsewhere.
+    /// The fused kernels where the device supports them (flex, or a GPU for the per-synapse
+    /// layer step; no autodiff), tensor ops elsewhere.
     #[default]
     Auto,
     /// Always the portable tensor-op expressions.
     TensorOps,
-    /// The fused CPU kernels; falls back to tensor ops on devices they do not support.
+    /// The fused kernels (CPU, or the CubeCL step on a GPU); falls back to tensor ops on
+    /// devices they do not support.
     Fused,
 }
 
@@ -22,6 +24,19 @@ impl UpdateKernel {
     /// Whether this choice runs the fused kernels on `device`.
     pub fn fused_on(self, device: &Device) -> bool {
         self != UpdateKernel::TensorOps && supported(device)
+    }
+
+    /// Whether this choice runs the CubeCL layer step on `device` (a GPU backend, no autodiff).
+    pub fn cube_on(self, device: &Device) -> bool {
+        #[cfg(feature = "wgpu")]
+        {
+            self != UpdateKernel::TensorOps && crate::plastic::cube::supported(device)
+        }
+        #[cfg(not(feature = "wgpu"))]
+        {
+            let _ = device;
+            false
+        }
     }
 }
 

@@ -211,6 +211,98 @@ fn every_rule_matches_the_scalar_oracle_on_both_kernels() {
     }
 }
 
+/// The CubeCL layer step (wgpu; the software Vulkan driver in CI) against the same oracle, on
+/// rows longer than a cube's 64 threads and shorter than them, with and without normalisation.
+#[cfg(feature = "wgpu")]
+#[test]
+fn every_rule_matches_the_scalar_oracle_on_the_gpu_kernel() {
+    let (p, sizes) = (3, [130usize, 70, 4, 2]);
+    let device = hebbian::device_from_name("wgpu").unwrap();
+    let xs = inputs(p, sizes[0], 4, 12);
+    for (r, rule) in Rule::ALL.into_iter().enumerate() {
+        let host = random_host(p, &sizes, rule.coefficients_per_synapse(), 200 + r as u64);
+        for normalize in [false, true] {
+            for output in [OutputActivation::Identity, OutputActivation::Tanh] {
+                let (w_want, y_want) = oracle_episode(rule, &host, p, &xs, output, normalize);
+                let (w, y) = run_batched(
+                    rule,
+                    &host,
+                    p,
+                    &sizes,
+                    &xs,
+                    output,
+                    normalize,
+                    UpdateKernel::Auto,
+                    &device,
+                );
+                let what = format!("{rule} normalize={normalize} {output:?} cubecl");
+                for l in 0..3 {
+                    assert_close(&w[l], &w_want[l], 1e-4, &format!("{what} W{l}"));
+                }
+                for t in 0..xs.len() {
+                    assert_close(&y[t], &y_want[t], 1e-4, &format!("{what} y{t}"));
+                }
+            }
+        }
+    }
+}
+
+/// The GPU kernel is what a wgpu network runs unless tensor ops are asked for.
+#[cfg(feature = "wgpu")]
+#[test]
+fn a_wgpu_network_runs_the_cubecl_kernel() {
+    let device = hebbian::device_from_name("wgpu").unwrap();
+    let sizes = [4usize, 3, 2];
+    let host = random_host(2, &sizes, Rule::AbcdLr.coefficients_per_synapse(), 7);
+    for (kernel, want) in [
+        (UpdateKernel::Auto, "cubecl"),
+        (UpdateKernel::Fused, "cubecl"),
+        (UpdateKernel::TensorOps, "tensor-ops"),
+    ] {
+        let config = PlasticConfig {
+            layer_sizes: sizes.to_vec(),
+            rule: Rule::AbcdLr,
+            output_activation: OutputActivation::Tanh,
+            normalize: false,
+            kernel,
+            coefficient_precision: CoefficientPrecision::F32,
+        };
+        let k = Rule::AbcdLr.coefficients_per_synapse();
+        let coefficients = host
+            .layers
+            .iter()
+            .zip(&host.coefficients)
+            .map(|(&(o, i), c)| {
+                Tensor::from_data(TensorData::new(c.clone(), [2, k, o, i]), &device)
+            })
+            .collect();
+        let weights = PlasticNetwork::weights_from_host(&config, host.weights.clone(), &device);
+        let net = PlasticNetwork::new(config, coefficients, weights);
+        assert_eq!(net.step_kernel(), want, "{kernel:?}");
+    }
+    let flex = PlasticNetwork::new(
+        PlasticConfig {
+            layer_sizes: sizes.to_vec(),
+            rule: Rule::AbcdLr,
+            output_activation: OutputActivation::Tanh,
+            normalize: false,
+            kernel: UpdateKernel::Auto,
+            coefficient_precision: CoefficientPrecision::F32,
+        },
+        host.layers
+            .iter()
+            .zip(&host.coefficients)
+            .map(|(&(o, i), c)| Tensor::from_data(TensorData::new(c.clone(), [2, 5, o, i]), &cpu()))
+            .collect(),
+        host.layers
+            .iter()
+            .zip(&host.weights)
+            .map(|(&(o, i), w)| Tensor::from_data(TensorData::new(w.clone(), [2, o, i]), &cpu()))
+            .collect(),
+    );
+    assert_eq!(flex.step_kernel(), "fused-cpu");
+}
+
 /// 16-bit coefficient storage computes exactly the rule on the rounded coefficients, on both
 /// kernels (the fused one widens bf16 per element and f16 in blocks of 64, so rows of 130
 /// cross block ends), and it is not a no-op.

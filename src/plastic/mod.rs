@@ -1,6 +1,10 @@
 //! Batched plastic networks: weights `[P, out, in]`, one Hebbian rule per synapse (or per
 //! neuron, or shared by clusters of synapses).
 
+/// The CubeCL kernel of the per-synapse layer step (GPU backends): reached through
+/// `PlasticNetwork` and `UpdateKernel`.
+#[cfg(feature = "wgpu")]
+pub mod cube;
 /// The fused flex kernels: reached through `PlasticNetwork` and `UpdateKernel`; public only for
 /// the benches' hand-loop baselines, not API.
 #[doc(hidden)]

@@ -73,6 +73,8 @@ pub struct PlasticNetwork {
     plastic: bool,
     /// The kernel choice, made once at construction (`UpdateKernel::fused_on`).
     fused: bool,
+    /// The CubeCL layer step on a GPU device (`UpdateKernel::cube_on`; per-synapse rules only).
+    cube: bool,
 }
 
 impl PlasticNetwork {
@@ -123,8 +125,13 @@ impl PlasticNetwork {
             "one weight tensor per layer"
         );
         let population = initial_weights[0].dims()[0];
-        let fused = config.kernel.fused_on(&initial_weights[0].device());
+        let device = initial_weights[0].device();
+        let fused = config.kernel.fused_on(&device);
         let coefficients = rules(&config, fused);
+        let cube = config.kernel.cube_on(&device)
+            && coefficients
+                .iter()
+                .all(|r| matches!(r, LayerRule::Synapse(_)));
         Self {
             config,
             population,
@@ -133,6 +140,7 @@ impl PlasticNetwork {
             scales: None,
             plastic: true,
             fused,
+            cube,
         }
     }
 
@@ -257,10 +265,11 @@ impl PlasticNetwork {
     /// - input: `[P, in]` → output `[P, out]`
     ///
     /// On flex each layer runs as one fused pass (forward row, then its update while the row is
-    /// in cache); the result equals forward-then-update, as every activity is computed before
-    /// that layer's weights change and no layer's update affects another's input.
+    /// in cache), on a GPU as one CubeCL launch per layer; the result equals
+    /// forward-then-update, as every activity is computed before that layer's weights change
+    /// and no layer's update affects another's input.
     pub fn step(&mut self, input: Tensor<2>) -> Tensor<2> {
-        if !self.fused {
+        if !self.fused && !self.cube {
             let activations = self.forward(input);
             self.update(&activations);
             return activations.last().cloned().expect("at least one layer");
@@ -279,6 +288,10 @@ impl PlasticNetwork {
             let (scale, update, normalize) =
                 (scales[l].clone(), self.plastic, self.config.normalize);
             let step = match &self.coefficients[l] {
+                #[cfg(feature = "wgpu")]
+                LayerRule::Synapse(c) if self.cube => {
+                    super::cube::forward_update_cube(w, c, x, scale, tanh, update, normalize)
+                }
                 LayerRule::Synapse(c) => {
                     super::fused::forward_update_fused(w, c, x, scale, tanh, update, normalize)
                 }
@@ -302,6 +315,18 @@ impl PlasticNetwork {
         if self.scales.is_some() {
             self.weights = self.weights();
             self.scales = None;
+        }
+    }
+
+    /// Which implementation runs [`Self::step`]: `"fused-cpu"` (the flex kernels), `"cubecl"`
+    /// (the GPU kernel) or `"tensor-ops"`.
+    pub fn step_kernel(&self) -> &'static str {
+        if self.cube {
+            "cubecl"
+        } else if self.fused {
+            "fused-cpu"
+        } else {
+            "tensor-ops"
         }
     }
 
