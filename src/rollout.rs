@@ -279,7 +279,9 @@ impl Chunking {
             return self.chunk.min(population);
         }
         if !crate::device::is_cpu(device) {
-            return population;
+            // Two halves, which [`evaluate_rows`] runs concurrently: one half's environments
+            // step on the CPU threads while the device runs the other half's networks.
+            return population.div_ceil(2).max(1);
         }
         // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3), but
         // batch at least 32 agents: fewer leave the cores idle between the per-step ops
@@ -304,7 +306,7 @@ pub fn init_seed(seed: u64, v: usize, p: usize, start: usize) -> u64 {
 /// Where an evaluation reads its candidates from: a `[P, D]` tensor, or a generation's
 /// [`Candidates`](crate::es::Candidates), formed one chunk at a time so that a large population
 /// is never held whole.
-pub trait CandidateRows {
+pub trait CandidateRows: Sync {
     /// P.
     fn count(&self) -> usize;
     /// D.
@@ -410,7 +412,10 @@ pub fn chunk_size(
 /// must be a multiple of [`chunk_size`], so that every chunk, and with it every candidate's
 /// episode seeds and initial weights, is the one a whole-population evaluation gives: a
 /// population split over processes on chunk boundaries evaluates bit for bit as in one. Each
-/// chunk's rows are formed once and run on every variant before the next chunk's.
+/// chunk's rows are formed once and run on every variant before the next chunk's. On a GPU
+/// two chunks run at a time, on two threads, so that the environments of one step on the CPU
+/// while the device computes the other's networks (only observations and actions cross); each
+/// chunk's results are the same as run alone.
 pub fn evaluate_rows(
     task: &Task,
     spec: &ControllerSpec,
@@ -425,35 +430,41 @@ pub fn evaluate_rows(
         rows.start.is_multiple_of(chunk) && rows.end <= p,
         "rows {rows:?} must start on a chunk boundary (chunk {chunk}) within {p}"
     );
+    let chunks: Vec<std::ops::Range<usize>> = (rows.start..rows.end)
+        .step_by(chunk.max(1))
+        .map(|start| start..(start + chunk).min(rows.end))
+        .collect();
+    let run_chunk = |chunk: &std::ops::Range<usize>| {
+        evaluate_chunk(task, spec, population, seed, chunk.clone())
+    };
+    let done: Vec<ChunkResult> = if crate::device::is_cpu(&population.device()) {
+        chunks.iter().map(run_chunk).collect()
+    } else {
+        chunks
+            .chunks(2)
+            .flat_map(|pair| {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = pair
+                        .iter()
+                        .map(|c| scope.spawn(move || run_chunk(c)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect()
+    };
     let mut per_variant = vec![Vec::with_capacity(rows.len()); task.variants.len()];
-    let mut env_steps = 0;
-    let (mut policy_seconds, mut env_seconds) = (0.0, 0.0);
-    let mut start = rows.start;
-    while start < rows.end {
-        let n = chunk.min(p - start).min(rows.end - start);
-        let chunk_rows = population.rows(start..start + n);
-        for (v, variant) in task.variants.iter().enumerate() {
-            let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
-            let seeds = EpisodeSeeds {
-                envs: (start..start + n)
-                    .map(|a| env_seed(seed, v, p, a))
-                    .collect(),
-                init: init_seed(seed, v, p, start),
-            };
-            let stats = run_episodes(
-                &mut envs,
-                &task.protocol,
-                spec,
-                &chunk_rows,
-                &seeds,
-                &mut NoHook,
-            );
-            env_steps += stats.env_steps;
-            policy_seconds += stats.policy_seconds;
-            env_seconds += stats.env_seconds;
-            per_variant[v].extend(stats.fitness);
+    let (mut env_steps, mut policy_seconds, mut env_seconds) = (0, 0.0, 0.0);
+    for result in done {
+        for (all, part) in per_variant.iter_mut().zip(result.per_variant) {
+            all.extend(part);
         }
-        start += n;
+        env_steps += result.env_steps;
+        policy_seconds += result.policy_seconds;
+        env_seconds += result.env_seconds;
     }
     let k = per_variant.len() as f32;
     let fitness = (0..rows.len())
@@ -466,4 +477,52 @@ pub fn evaluate_rows(
         env_seconds,
         per_variant,
     }
+}
+
+/// What one chunk's episodes gave, per variant.
+struct ChunkResult {
+    per_variant: Vec<Vec<f32>>,
+    env_steps: u64,
+    policy_seconds: f64,
+    env_seconds: f64,
+}
+
+/// The episodes of candidates `rows` (one chunk) on every variant.
+fn evaluate_chunk(
+    task: &Task,
+    spec: &ControllerSpec,
+    population: &impl CandidateRows,
+    seed: u64,
+    rows: std::ops::Range<usize>,
+) -> ChunkResult {
+    let (p, start, n) = (population.count(), rows.start, rows.len());
+    let chunk_rows = population.rows(rows);
+    let mut result = ChunkResult {
+        per_variant: Vec::with_capacity(task.variants.len()),
+        env_steps: 0,
+        policy_seconds: 0.0,
+        env_seconds: 0.0,
+    };
+    for (v, variant) in task.variants.iter().enumerate() {
+        let mut envs = VecEnv::new((0..n).map(|_| (variant.factory)()).collect());
+        let seeds = EpisodeSeeds {
+            envs: (start..start + n)
+                .map(|a| env_seed(seed, v, p, a))
+                .collect(),
+            init: init_seed(seed, v, p, start),
+        };
+        let stats = run_episodes(
+            &mut envs,
+            &task.protocol,
+            spec,
+            &chunk_rows,
+            &seeds,
+            &mut NoHook,
+        );
+        result.env_steps += stats.env_steps;
+        result.policy_seconds += stats.policy_seconds;
+        result.env_seconds += stats.env_seconds;
+        result.per_variant.push(stats.fitness);
+    }
+    result
 }

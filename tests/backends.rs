@@ -118,3 +118,46 @@ fn wgpu_agrees_with_flex() {
         "wgpu",
     );
 }
+
+/// On a GPU the two halves of a population run concurrently (one half's environments step
+/// while the device runs the other's networks); each half's fitness is what it gets alone.
+#[cfg(feature = "wgpu")]
+#[test]
+fn overlapped_gpu_halves_score_as_each_half_alone() {
+    use hebbian::config::{Config, QUICK_START};
+    use hebbian::rollout::{Chunking, chunk_size, evaluate, evaluate_rows};
+    let config = Config::parse(
+        QUICK_START,
+        "test",
+        &["population=8".into(), "run.device=\"wgpu\"".into()],
+    )
+    .unwrap();
+    let mut task = config.task().unwrap();
+    task.protocol.max_env_steps = task.protocol.max_env_steps.min(150);
+    let spec = config.controller_spec(&task);
+    let device = hebbian::device_from_name("wgpu").unwrap();
+    let centre = spec.layout().initial_centre(config.network.distribution, 1);
+    let mut es = hebbian::es::Es::new(config.es.clone(), 8, centre, 1, &device).unwrap();
+    let population = es.ask().all();
+    let chunking = Chunking { chunk: 0 };
+    assert_eq!(
+        chunk_size(&spec, &population, chunking),
+        4,
+        "two halves on a GPU"
+    );
+    let both = evaluate(&task, &spec, &population, chunking, 5);
+    let first = evaluate_rows(&task, &spec, &population, chunking, 5, 0..4);
+    let second = evaluate_rows(&task, &spec, &population, chunking, 5, 4..8);
+    let alone: Vec<f32> = first
+        .fitness
+        .iter()
+        .chain(&second.fitness)
+        .copied()
+        .collect();
+    assert_eq!(both.fitness, alone);
+    assert!(
+        both.fitness.iter().any(|f| *f != both.fitness[0]),
+        "{:?}",
+        both.fitness
+    );
+}
