@@ -92,23 +92,8 @@ pub fn forward_update_cube(
     normalize: bool,
 ) -> LayerStep {
     use burn::backend::Dispatch;
-    let (w, post, scale) = <Dispatch as CubeHebbianBackend>::cube_forward_update(
-        weights.into_dispatch(),
-        c.a.clone().into_dispatch(),
-        c.b.clone().into_dispatch(),
-        c.c.clone().into_dispatch(),
-        c.d.clone().into_dispatch(),
-        pre.into_dispatch(),
-        scale.into_dispatch(),
-        tanh,
-        update,
-        normalize,
-    );
-    LayerStep {
-        weights: Tensor::from_dispatch(w),
-        post: Tensor::from_dispatch(post),
-        scale: Tensor::from_dispatch(scale),
-    }
+    let op = <Dispatch as CubeHebbianBackend>::cube_forward_update;
+    super::fused::run_layer_step(op, weights, c, pre, scale, [tanh, update, normalize])
 }
 
 /// The kernel, apart from burn's `Tensor` (CubeCL's kernel arguments share the name).

@@ -133,7 +133,39 @@ pub fn forward_update_fused(
     normalize: bool,
 ) -> LayerStep {
     use burn::backend::Dispatch;
-    let (w, post, scale) = <Dispatch as FusedHebbianBackend>::fused_forward_update(
+    let op = <Dispatch as FusedHebbianBackend>::fused_forward_update;
+    run_layer_step(op, weights, c, pre, scale, [tanh, update, normalize])
+}
+
+/// A per-synapse layer step at the dispatch level: `(W, a, b, c, d, pre, scale, tanh, update,
+/// normalize) → (W, post, scale)`, the signature the CPU and the GPU extensions share.
+pub(crate) type DispatchLayerStep = fn(
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    bool,
+    bool,
+    bool,
+) -> (
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+    FloatTensor<burn::backend::Dispatch>,
+);
+
+/// Runs one layer step `op` on burn tensors.
+pub(crate) fn run_layer_step(
+    op: DispatchLayerStep,
+    weights: Tensor<3>,
+    c: &FoldedCoefficients,
+    pre: Tensor<2>,
+    scale: Tensor<1>,
+    [tanh, update, normalize]: [bool; 3],
+) -> LayerStep {
+    let (w, post, scale) = op(
         weights.into_dispatch(),
         c.a.clone().into_dispatch(),
         c.b.clone().into_dispatch(),
