@@ -150,10 +150,16 @@ impl Cluster {
             let mut all = vec![0u64; self.size];
             universe.world().all_gather_into(&mine, &mut all[..]);
             if let Some(r) = all.iter().position(|&h| h != all[0]) {
-                return Err(format!(
+                // Every rank says so before any exits: mpirun ends the whole job when the first
+                // rank exits with an error, which could cut off the others' messages.
+                eprintln!(
                     "MPI rank {r}'s {what} differs from rank 0's (this is rank {}): every rank \
                      must run the same experiment",
                     self.rank
+                );
+                universe.world().barrier();
+                return Err(format!(
+                    "the MPI ranks' {what}s differ (see above); nothing was run or written"
                 ));
             }
         }
