@@ -247,6 +247,58 @@ fn every_rule_matches_the_scalar_oracle_on_the_gpu_kernel() {
     }
 }
 
+/// The GPU kernel rewrites W in place, so weights read out of the network must keep their
+/// values while it steps on (without the copy-if-shared guard they changed with it).
+#[cfg(feature = "wgpu")]
+#[test]
+fn gpu_weights_read_out_keep_their_values() {
+    let device = hebbian::device_from_name("wgpu").unwrap();
+    let (p, sizes) = (2, [6usize, 5, 3]);
+    let host = random_host(p, &sizes, Rule::AbcdLr.coefficients_per_synapse(), 9);
+    let config = PlasticConfig {
+        layer_sizes: sizes.to_vec(),
+        rule: Rule::AbcdLr,
+        output_activation: OutputActivation::Tanh,
+        normalize: false,
+        kernel: UpdateKernel::Auto,
+        coefficient_precision: CoefficientPrecision::F32,
+    };
+    let coefficients = host
+        .layers
+        .iter()
+        .zip(&host.coefficients)
+        .map(|(&(o, i), c)| Tensor::from_data(TensorData::new(c.clone(), [p, 5, o, i]), &device))
+        .collect();
+    let weights = PlasticNetwork::weights_from_host(&config, host.weights.clone(), &device);
+    let mut net = PlasticNetwork::new(config, coefficients, weights);
+    assert_eq!(net.step_kernel(), "cubecl");
+    let xs = inputs(p, sizes[0], 4, 3);
+    let step = |net: &mut PlasticNetwork, x: &Vec<f32>| {
+        net.step(Tensor::from_data(
+            TensorData::new(x.clone(), [p, sizes[0]]),
+            &device,
+        ))
+    };
+    // Before the first step the network hands out its own buffers (no deferred scale yet).
+    let held = net.weights();
+    let snapshot: Vec<Vec<f32>> = held.iter().map(|w| to_vec(w.clone())).collect();
+    for x in &xs {
+        step(&mut net, x);
+    }
+    let later: Vec<Vec<f32>> = net.weights().iter().map(|w| to_vec(w.clone())).collect();
+    for (l, w) in held.into_iter().enumerate() {
+        assert_eq!(
+            to_vec(w),
+            snapshot[l],
+            "layer {l}: the held weights changed"
+        );
+        assert_ne!(
+            later[l], snapshot[l],
+            "layer {l}: the network stopped learning"
+        );
+    }
+}
+
 /// The GPU kernel is what a wgpu network runs unless tensor ops are asked for.
 #[cfg(feature = "wgpu")]
 #[test]

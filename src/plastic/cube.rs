@@ -205,6 +205,8 @@ impl CubeHebbianBackend for CubeBackend {
         let [p, out, inp] = w.meta.shape().dims::<3>();
         let dtype = w.dtype;
         let [w, a, b, c, d, pre, scale] = [w, a, b, c, d, pre, scale].map(into_contiguous);
+        // The kernel rewrites W in place: a buffer another tensor still reads is copied first.
+        let w = if w.can_mut() { w } else { w.copy() };
         let (client, device) = (w.client.clone(), w.device.clone());
         let post = empty_device_dtype(client.clone(), device.clone(), Shape::new([p, out]), dtype);
         let row_max = empty_device_dtype(client.clone(), device, Shape::new([p, out]), dtype);
