@@ -449,6 +449,7 @@ fn main() {
             continue;
         }
         let device = hebbian::device_from_name(name).unwrap();
+        println!("{name}: {}", hebbian::device::describe(&device));
         let gpu = !hebbian::device::is_cpu(&device);
         for kernel in [UpdateKernel::Fused, UpdateKernel::TensorOps] {
             if kernel == UpdateKernel::Fused

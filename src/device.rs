@@ -90,6 +90,20 @@ pub fn is_flex(device: &Device) -> bool {
     }
 }
 
+/// What a device is, for benchmark and log output: the GPU's own name where it has one
+/// (`NVIDIA H200`), else the backend (`flex (CPU)`).
+pub fn describe(device: &Device) -> String {
+    #[cfg(feature = "wgpu")]
+    if let Some(name) = crate::plastic::cube::device_name(device) {
+        return name;
+    }
+    if is_cpu(device) {
+        let backend = if is_flex(device) { "flex" } else { "ndarray" };
+        return format!("{backend} (CPU, {} threads)", rayon::current_num_threads());
+    }
+    format!("{device:?}")
+}
+
 /// Whether this device computes on the host CPU (flex or ndarray, with or without autodiff).
 pub fn is_cpu(device: &Device) -> bool {
     match device.as_dispatch().clone().inner() {

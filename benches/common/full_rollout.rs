@@ -64,6 +64,9 @@ pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -
     task.protocol.max_negative_streak = None;
     let spec = config.controller_spec(&task);
     let device = hebbian::device_from_name(&config.run.device).expect("device");
+    if !hebbian::device::is_cpu(&device) {
+        println!("networks on {}", hebbian::device::describe(&device));
+    }
     let centre = spec.layout().initial_centre(config.network.distribution, 1);
     let mut es = Es::new(config.es.clone(), config.population, centre, 1, &device).expect("es");
     let candidates = es.ask().truncated(population);

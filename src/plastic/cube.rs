@@ -81,6 +81,18 @@ pub fn supported(device: &burn::tensor::Device) -> bool {
         )
 }
 
+/// The device's own name (e.g. `NVIDIA H200`, or Mesa's `llvmpipe` for the software Vulkan
+/// driver), for benchmark output; `None` for a device that is not a CubeCL one.
+pub fn device_name(device: &burn::tensor::Device) -> Option<String> {
+    match device.as_dispatch().clone().inner() {
+        burn::backend::DispatchDevice::Cube(d) => {
+            Some(d.client().properties().identity.name.clone())
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// Runs [`CubeHebbianBackend::cube_forward_update`]. The caller checks [`supported`] first.
 pub fn forward_update_cube(
     weights: Tensor<3>,
