@@ -193,26 +193,32 @@ fn channel_group<const G: usize>(
         .map(|(c, ky, kx)| ((c * g.s + kx % g.s) * g.side + ky) * width + kx / g.s)
         .collect();
     let cols = 2 * g.pooled;
+    // Whole blocks, so that a block's sums are stored as they are (past `cols`: never read).
+    let stride = cols.next_multiple_of(BLOCK);
     let avx = avx_available();
-    // Two conv rows of every channel, then pooled into one output row.
-    let mut rows = vec![[0.0f32; G]; 2 * cols];
+    // Two conv rows of every channel, channel-major (`rows[(o·2 + dy)·stride + x]`), then
+    // pooled into one output row per channel: contiguous stores, and a pooling loop over
+    // contiguous rows instead of a transpose per output.
+    let mut rows = vec![0.0f32; G * 2 * stride];
     for py in 0..g.pooled {
         for dy in 0..2 {
             let y = 2 * py + dy;
             for x0 in (0..cols).step_by(BLOCK) {
                 let origin = g.s * y * width + x0;
                 let acc = block_taps(input, origin, &w_t, &tap_offsets, avx);
-                for j in 0..BLOCK.min(cols - x0) {
-                    rows[dy * cols + x0 + j] = std::array::from_fn(|o| acc[o][j]);
+                for (o, sums) in acc.iter().enumerate() {
+                    rows[(o * 2 + dy) * stride + x0..][..BLOCK].copy_from_slice(sums);
                 }
             }
         }
-        for x in 0..g.pooled {
-            let (a, b) = (rows[2 * x], rows[2 * x + 1]);
-            let (c, d) = (rows[cols + 2 * x], rows[cols + 2 * x + 1]);
-            for o in 0..n {
-                let m = a[o].max(b[o]).max(c[o]).max(d[o]);
-                result[((first + o) * g.pooled + py) * g.pooled + x] = m;
+        for o in 0..n {
+            let (top, bottom) = rows[o * 2 * stride..][..2 * stride].split_at(stride);
+            let out = &mut result[((first + o) * g.pooled + py) * g.pooled..][..g.pooled];
+            for (x, m) in out.iter_mut().enumerate() {
+                *m = top[2 * x]
+                    .max(top[2 * x + 1])
+                    .max(bottom[2 * x])
+                    .max(bottom[2 * x + 1]);
             }
         }
     }
