@@ -132,6 +132,7 @@ mod kernel {
         in_features: u32,
         #[comptime] tanh: bool,
         #[comptime] update: bool,
+        #[comptime] normalize: bool,
         #[define(F)] _dtype: ElemType,
     ) {
         let row = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
@@ -184,18 +185,21 @@ mod kernel {
                 m = F::max(m, F::abs(v));
                 i += threads;
             }
-            partial[unit] = m;
-            sync_cube();
-            let mut stride = threads / 2;
-            while stride > 0 {
-                if unit < stride {
-                    partial[unit] = F::max(partial[unit], partial[unit + stride]);
-                }
+            // The row's max |w| only feeds the normalisation: without it, no reduction.
+            if normalize {
+                partial[unit] = m;
                 sync_cube();
-                stride /= 2;
-            }
-            if unit == 0 {
-                row_max[row] = partial[0];
+                let mut stride = threads / 2;
+                while stride > 0 {
+                    if unit < stride {
+                        partial[unit] = F::max(partial[unit], partial[unit + stride]);
+                    }
+                    sync_cube();
+                    stride /= 2;
+                }
+                if unit == 0 {
+                    row_max[row] = partial[0];
+                }
             }
         }
     }
@@ -221,7 +225,13 @@ impl CubeHebbianBackend for CubeBackend {
         let w = if w.can_mut() { w } else { w.copy() };
         let (client, device) = (w.client.clone(), w.device.clone());
         let post = empty_device_dtype(client.clone(), device.clone(), Shape::new([p, out]), dtype);
-        let row_max = empty_device_dtype(client.clone(), device, Shape::new([p, out]), dtype);
+        // Row maxima only where they are used (a one-element placeholder otherwise).
+        let max_shape = if update && normalize {
+            Shape::new([p, out])
+        } else {
+            Shape::new([1])
+        };
+        let row_max = empty_device_dtype(client.clone(), device, max_shape, dtype);
         let rows = (p * out) as u32;
         let grid_x = rows.clamp(1, GRID_X);
         let cube_count = CubeCount::Static(grid_x, rows.div_ceil(grid_x).max(1), 1);
@@ -243,6 +253,7 @@ impl CubeHebbianBackend for CubeBackend {
             inp as u32,
             tanh,
             update,
+            update && normalize,
             burn::backend::cubecl::dtype_to_storage_type(dtype),
         );
         let scale = if !update {
