@@ -199,7 +199,7 @@ fn every_rule_matches_the_oracle(
             p,
             &sizes,
             rule.coefficients_per_synapse(),
-            100 * seed + r as u64,
+            host_seed + r as u64,
         );
         for normalize in [false, true] {
             for output in [OutputActivation::Identity, OutputActivation::Tanh] {
