@@ -1,5 +1,6 @@
-"""A trained Hebbian Ant model, closed loop, in REAL pybullet 3.2.6 (AntBulletEnv-v0 and the two
-damaged bodies): does what our rapier3d Ant learned transfer to the simulator of the paper?
+"""A trained Ant model (Hebbian, or static weights), closed loop, in REAL pybullet 3.2.6
+(AntBulletEnv-v0 and the two damaged bodies): does what our rapier3d Ant learned transfer to the
+simulator of the paper?
 
 Set-up as for `pybullet_suite.py` (this folder), plus safetensors is not needed (the file is read
 by hand):
@@ -13,7 +14,8 @@ Compare with `hebbian eval MODEL --rollouts 50 --seed 123` (our simulator). Init
 drawn with numpy from the model's distribution, not from the crate's ChaCha streams, so the two
 agree in distribution, not episode by episode.
 
-The network is a numpy port of `src/plastic` for per-synapse ABCD_lr models without
+Static models run their three tanh layers (no bias) as they are. Hebbian models: the network is
+a numpy port of `src/plastic` for per-synapse ABCD_lr models without
 normalisation (the Ant's): file tensors `coefficients.{l}` `[5, out, in]` in slot order A, B, C,
 η, D, folded to ηA, ηB, ηC, ηD; each step runs the forward pass of every layer (tanh, no bias)
 on the activities before any update, then `W += (A'·post + B')·pre + C'·post + D'`; actions are
@@ -61,6 +63,32 @@ def load_model(path):
     return meta, tensors
 
 
+class StaticNet:
+    """The crate's static network (rule `static`): tanh layers, no bias, outputs clamped."""
+
+    def __init__(self, path):
+        meta, t = load_model(path)
+        if meta.get("task") != "ant" or meta.get("rule") != "static":
+            raise SystemExit(f"{path}: needs an Ant static model, got {meta.get('task')} {meta.get('rule')}")
+        self.w = []
+        while f"weights.{len(self.w)}" in t:
+            self.w.append(t[f"weights.{len(self.w)}"])
+
+    def reset(self, rng):
+        pass
+
+    def step(self, x):
+        a = np.asarray(x, dtype=np.float32)
+        for w in self.w:
+            a = np.tanh(w @ a)
+        return np.where(np.isnan(a), 0.0, np.clip(a, -1.0, 1.0)).astype(np.float64)
+
+
+def network_class(path):
+    """`StaticNet` for static models, `HebbianNet` otherwise."""
+    return StaticNet if load_model(path)[0].get("rule") == "static" else HebbianNet
+
+
 class HebbianNet:
     """The crate's per-synapse ABCD_lr network, one agent."""
 
@@ -93,8 +121,8 @@ class HebbianNet:
         return np.where(np.isnan(out), 0.0, np.clip(out, -1.0, 1.0)).astype(np.float64)
 
 
-def episode(model, body, seed):
-    net = HebbianNet(model)
+def episode(model, body, seed, net_class=None):
+    net = (net_class or network_class(model))(model)
     net.reset(np.random.default_rng(seed))
     env = make_env(body)
     env.seed(seed)
