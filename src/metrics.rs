@@ -88,15 +88,18 @@ pub fn append(path: &Path, m: &GenerationMetrics) -> std::io::Result<()> {
 
 /// Reads `metrics.jsonl`; malformed lines are an error naming the line.
 pub fn read(path: &Path) -> Result<Vec<GenerationMetrics>, MetricsError> {
-    read_lines(path, false).map(|(lines, _)| lines)
+    read_lines(path, false).map(|(lines, _)| lines.into_iter().map(|(m, _)| m).collect())
 }
+
+/// One parsed line of `metrics.jsonl` and its text as written.
+type Line = (GenerationMetrics, String);
 
 /// Parses the lines; with `torn_tail_allowed`, a malformed *last* line (what a crash in the
 /// middle of [`append`] leaves) is dropped and its 1-based number returned.
 fn read_lines(
     path: &Path,
     torn_tail_allowed: bool,
-) -> Result<(Vec<GenerationMetrics>, Option<usize>), MetricsError> {
+) -> Result<(Vec<Line>, Option<usize>), MetricsError> {
     let text = match std::fs::read(path) {
         Ok(t) => String::from_utf8_lossy(&t).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
@@ -115,7 +118,7 @@ fn read_lines(
     let mut out = Vec::with_capacity(lines.len());
     for (k, (n, l)) in lines.iter().enumerate() {
         match serde_json::from_str(l) {
-            Ok(m) => out.push(m),
+            Ok(m) => out.push((m, l.to_string())),
             Err(_) if torn_tail_allowed && k + 1 == lines.len() => return Ok((out, Some(n + 1))),
             Err(source) => {
                 return Err(MetricsError::Line {
@@ -132,7 +135,9 @@ fn read_lines(
 /// Rewrites `metrics.jsonl` keeping only generations before `generation` (used on resume, so a
 /// generation that was logged but not checkpointed is not counted twice). A torn last line (a
 /// crash while it was written) is dropped with a warning; a malformed line before it is an
-/// error, since that is not what a crash leaves.
+/// error, since that is not what a crash leaves. Kept lines are written back as they were read
+/// (re-serialising would change the last digit of some floats: serde_json's default parser is
+/// not exactly round-trip).
 pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetrics>, MetricsError> {
     let (lines, torn) = read_lines(path, true)?;
     if let Some(line) = torn {
@@ -142,14 +147,11 @@ pub fn truncate_from(path: &Path, generation: u64) -> Result<Vec<GenerationMetri
             path.display()
         );
     }
-    let kept: Vec<_> = lines
+    let (kept, text): (Vec<_>, String) = lines
         .into_iter()
-        .filter(|m| m.generation < generation)
-        .collect();
-    let text: String = kept
-        .iter()
-        .map(|m| serde_json::to_string(m).expect("serialise") + "\n")
-        .collect();
+        .filter(|(m, _)| m.generation < generation)
+        .map(|(m, line)| (m, line + "\n"))
+        .unzip();
     crate::files::atomic_write(path, text.as_bytes())?;
     Ok(kept)
 }
@@ -243,4 +245,38 @@ fn draw_plot(
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resume keeps the logged lines byte for byte: this line's `agent_steps_per_second` comes
+    /// back one digit different if parsed and re-serialised (a real line from a run folder).
+    #[test]
+    fn truncation_keeps_kept_lines_byte_identical() {
+        let dir = std::env::temp_dir().join(format!("hebbian-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("metrics.jsonl");
+        let line = |g: u64| {
+            format!(
+                "{{\"generation\":{g},\"mean_fitness\":475.86267,\"max_fitness\":703.8008,\
+                 \"min_fitness\":113.23828,\"std_fitness\":101.5,\"non_finite\":0,\
+                 \"learning_rate\":0.1,\"sigma\":0.09,\"wall_seconds\":86.709894233,\
+                 \"env_steps\":503743,\"agent_steps_per_second\":10385.643955229927,\
+                 \"policy_seconds\":12.986471117999999,\"env_seconds\":70.1}}\n"
+            )
+        };
+        let parsed: GenerationMetrics = serde_json::from_str(line(0).trim()).unwrap();
+        assert_ne!(
+            serde_json::to_string(&parsed).unwrap(),
+            line(0).trim(),
+            "the fixture no longer exercises a non-round-trip float"
+        );
+        std::fs::write(&path, line(0) + &line(1) + &line(2)).unwrap();
+        let kept = truncate_from(&path, 2).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), line(0) + &line(1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

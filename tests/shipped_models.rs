@@ -79,3 +79,21 @@ fn car_racing_model_keeps_its_score_with_16_bit_coefficients() {
         );
     }
 }
+
+#[test]
+fn shipped_static_ant_model_stays_where_its_run_stalled() {
+    let report = evaluate_model(
+        &model("ant_static_P256_g63.safetensors"),
+        8,
+        123,
+        Some("flex"),
+        &[],
+    )
+    .unwrap();
+    // models/README.md, 100 rollouts: intact 8.9 ± 1.4, right_damaged 10.2 ± 1.0, left_damaged
+    // −2.5 ± 4.0 — the belly dive the run stalled on, not a gait (a walker scores hundreds).
+    let means: Vec<f32> = report.variants.iter().map(|v| v.mean).collect();
+    assert!((6.0..12.0).contains(&means[0]), "{means:?}");
+    assert!((7.5..13.0).contains(&means[1]), "{means:?}");
+    assert!((-8.0..3.0).contains(&means[2]), "{means:?}");
+}
