@@ -1,5 +1,8 @@
 //! `cargo bench --bench ant`: Ant env steps per second (anchor: pybullet AntBulletEnv-v0 does
 //! 2,130–2,170 steps/s per core on this machine). Prints its figures; no statistics harness.
+//! `-- --env-only` skips the full rollouts, `-- --rollouts-only` the env figures; with
+//! `PYBULLET_PYTHON=/path/to/venv/bin/python` it also times pybullet (`benches/pybullet_ant.py`)
+//! and prints our env's speed as a ratio of it, measured in the same run.
 
 #[path = "common/full_rollout.rs"]
 mod full_rollout;
@@ -87,8 +90,31 @@ fn rollouts() {
     );
 }
 
+/// pybullet's steps per CPU-second from `benches/pybullet_ant.py`, run with the Python named by
+/// `PYBULLET_PYTHON` (a venv with pybullet 3.2.6), so the ratio is measured in this run.
+fn pybullet_steps_per_cpu_second() -> Option<f64> {
+    let python = std::env::var("PYBULLET_PYTHON").ok()?;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/pybullet_ant.py");
+    let out = std::process::Command::new(&python)
+        .arg(script)
+        .output()
+        .map_err(|e| eprintln!("PYBULLET_PYTHON={python}: {e}"))
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("steps per CPU-second"))?;
+    println!("  {line}");
+    line.split(": ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn main() {
-    rollouts();
+    if !full_rollout::flag("env-only") {
+        rollouts();
+    }
     if full_rollout::flag("rollouts-only") {
         return;
     }
@@ -122,11 +148,18 @@ fn main() {
         ),
     ];
     println!("Ant env (AntBulletEnv-v0 on rapier3d), random actions, {episodes} × {EPISODE} steps");
-    println!("pybullet anchor: 2,130–2,170 env steps/s per core");
-    for (name, cfg) in configs {
+    println!(
+        "pybullet anchor: 2,130–2,170 env steps/s per core (set PYBULLET_PYTHON to measure it here)"
+    );
+    let pybullet = pybullet_steps_per_cpu_second();
+    for (i, (name, cfg)) in configs.into_iter().enumerate() {
         let (s, cpu) = single(&morph, cfg, episodes);
+        let ratio = match (cpu, pybullet) {
+            (Some(c), Some(p)) if i == 0 => format!(", {:.2}x pybullet per CPU-second", c / p),
+            _ => String::new(),
+        };
         let cpu = cpu
-            .map(|c| format!(", {c:.0} steps per CPU-second ({:.1} µs)", 1e6 / c))
+            .map(|c| format!(", {c:.0} steps per CPU-second ({:.1} µs){ratio}", 1e6 / c))
             .unwrap_or_default();
         println!(
             "  {name}: 1 thread {s:>8.0} steps/s wall ({:.1} µs/step){cpu}",
