@@ -34,51 +34,108 @@ const fn area_weights() -> [[(u8, u8); 2]; OBS_SIZE] {
 
 static WEIGHTS: [[(u8, u8); 2]; OBS_SIZE] = area_weights();
 
-/// `v / 255` as the reference computes it (float64 division, then float32).
-static UNIT: [f32; 256] = {
-    let mut t = [0f32; 256];
-    let mut v = 0;
-    while v < 256 {
-        t[v] = (v as f64 / 255.0) as f32;
-        v += 1;
-    }
-    t
-};
+/// Output rows (`y`) computed together: the transposed layout makes a block of consecutive `y`
+/// contiguous in `out`, so each block is written as short vectors instead of one float per
+/// 336-byte stride (84 = 7 blocks).
+const Y_BLOCK: usize = 12;
 
 /// 96x96x3 HWC u8 frame → `[3][84][84]` f32 in [0, 1], reference layout `[c][x][y]`.
 ///
-/// Separable: per output row a contiguous vertical blend of two source rows (weights in
-/// eighths), then the horizontal taps. The exact area average is rounded half to even to u8
-/// before /255, as OpenCV does for a uint8 image (checked equal to `cv2.resize` on 1.27 M
-/// values; the spec's round-half-up is off by one on ~0.3 %). Allocation-free.
+/// Separable and exact in integers: per block of [`Y_BLOCK`] output rows, the vertical blends of
+/// two source rows (weights in eighths) are kept transposed (`[source column][row in block]`),
+/// then each output column `x` blends two of those columns for all rows of the block at once.
+/// The exact area average is rounded half to even to u8 before /255, as OpenCV does for a uint8
+/// image (checked equal to `cv2.resize` on 1.27 M values; the spec's round-half-up is off by one
+/// on ~0.3 %); `q as f32 / 255` equals the reference's f64 division rounded to f32 for every
+/// u8 `q` (tested). Allocation-free.
 pub fn preprocess(frame: &[u8], out: &mut [f32]) {
     assert_eq!(frame.len(), STATE_W * STATE_H * 3, "frame must be 96x96x3");
     assert_eq!(out.len(), 3 * OBS_SIZE * OBS_SIZE, "out must hold 3x84x84");
     const ROW: usize = STATE_W * 3;
     let plane = OBS_SIZE * OBS_SIZE;
-    let (r_out, rest) = out.split_at_mut(plane);
-    let (g_out, b_out) = rest.split_at_mut(plane);
-    let mut tmp = [0u16; ROW];
-    for (y, wy) in WEIGHTS.iter().enumerate() {
-        let (ka, kb) = (wy[0].1 as u16, wy[1].1 as u16);
-        let a = &frame[wy[0].0 as usize * ROW..][..ROW];
-        let b = &frame[wy[1].0 as usize * ROW..][..ROW];
-        for ((t, &pa), &pb) in tmp.iter_mut().zip(a).zip(b) {
-            *t = ka * pa as u16 + kb * pb as u16;
+    let mut blend = [[0u16; Y_BLOCK]; ROW];
+    for (block, wys) in WEIGHTS.chunks_exact(Y_BLOCK).enumerate() {
+        for (j, wy) in wys.iter().enumerate() {
+            let (ka, kb) = (wy[0].1 as u16, wy[1].1 as u16);
+            let a = &frame[wy[0].0 as usize * ROW..][..ROW];
+            let b = &frame[wy[1].0 as usize * ROW..][..ROW];
+            for ((t, &pa), &pb) in blend.iter_mut().zip(a).zip(b) {
+                t[j] = ka * pa as u16 + kb * pb as u16;
+            }
         }
+        let y0 = block * Y_BLOCK;
         for (x, wx) in WEIGHTS.iter().enumerate() {
-            let (ia, ja) = (wx[0].0 as usize * 3, wx[0].1 as u32);
-            let (ib, jb) = (wx[1].0 as usize * 3, wx[1].1 as u32);
-            let px = |c: usize| {
-                let v = ja * tmp[ia + c] as u32 + jb * tmp[ib + c] as u32;
-                // v/64 rounded half to even (OpenCV's saturate_cast → cvRound).
-                let (q, r) = (v >> 6, v & 63);
-                UNIT[(q + (r > 32 || (r == 32 && q & 1 == 1)) as u32) as usize]
-            };
-            let o = x * OBS_SIZE + y;
-            r_out[o] = px(0);
-            g_out[o] = px(1);
-            b_out[o] = px(2);
+            let (ia, ja) = (wx[0].0 as usize * 3, wx[0].1 as u16);
+            let (ib, jb) = (wx[1].0 as usize * 3, wx[1].1 as u16);
+            for c in 0..3 {
+                let (ta, tb) = (&blend[ia + c], &blend[ib + c]);
+                let dst = &mut out[c * plane + x * OBS_SIZE + y0..][..Y_BLOCK];
+                for ((d, &va), &vb) in dst.iter_mut().zip(ta).zip(tb) {
+                    // ≤ 64 · 255 = 16,320: 16-bit lanes suffice.
+                    let v = ja * va + jb * vb;
+                    // v/64 rounded half to even (OpenCV's saturate_cast → cvRound).
+                    let (q, r) = (v >> 6, v & 63);
+                    let q = q + ((r > 32) | ((r == 32) & (q & 1 == 1))) as u16;
+                    *d = q as f32 / 255.0;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// The reference's `/255`: float64 division, then float32.
+    #[test]
+    fn f32_division_equals_the_references_f64_division_for_every_u8() {
+        for q in 0u32..256 {
+            assert_eq!(q as f32 / 255.0, (q as f64 / 255.0) as f32, "q = {q}");
+        }
+    }
+
+    /// The straightforward per-pixel area average (two taps per axis, weights in eighths).
+    fn per_pixel(frame: &[u8]) -> Vec<f32> {
+        let mut out = vec![0.0; 3 * OBS_SIZE * OBS_SIZE];
+        for (y, wy) in WEIGHTS.iter().enumerate() {
+            for (x, wx) in WEIGHTS.iter().enumerate() {
+                for c in 0..3 {
+                    let mut v = 0u32;
+                    for &(sy, ky) in wy {
+                        for &(sx, kx) in wx {
+                            let p = frame[(sy as usize * STATE_W + sx as usize) * 3 + c];
+                            v += ky as u32 * kx as u32 * p as u32;
+                        }
+                    }
+                    let (q, r) = (v / 64, v % 64);
+                    let q = if r > 32 || (r == 32 && q % 2 == 1) {
+                        q + 1
+                    } else {
+                        q
+                    };
+                    out[c * OBS_SIZE * OBS_SIZE + x * OBS_SIZE + y] = (q as f64 / 255.0) as f32;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn blocked_pass_equals_the_per_pixel_average() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut out = vec![0.0; 3 * OBS_SIZE * OBS_SIZE];
+        for trial in 0..6 {
+            // Uniform noise, then coarse levels (ties at r = 32 are common on flat colours).
+            let frame: Vec<u8> = (0..STATE_W * STATE_H * 3)
+                .map(|_| match trial % 2 {
+                    0 => rng.random::<u8>(),
+                    _ => rng.random_range(0u8..4) * 85,
+                })
+                .collect();
+            preprocess(&frame, &mut out);
+            assert_eq!(out, per_pixel(&frame), "trial {trial}");
         }
     }
 }
