@@ -51,9 +51,15 @@ pub fn on_gpu() -> bool {
     arg("device").is_some_and(|d| d != "flex" && d != "ndarray")
 }
 
-pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -> RolloutFigures {
+pub fn full_rollout(
+    task: &str,
+    population: usize,
+    steps: usize,
+    device: &str,
+    precision: &str,
+) -> RolloutFigures {
     let text = format!(
-        "seed = 1\ngenerations = 1\npopulation = {}\n[task]\nname = \"{task}\"\n[network]\nrule = \"ABCD_lr\"\n[run]\ndevice = \"{device}\"\n",
+        "seed = 1\ngenerations = 1\npopulation = {}\n[task]\nname = \"{task}\"\n[network]\nrule = \"ABCD_lr\"\ncoefficient_precision = \"{precision}\"\n[run]\ndevice = \"{device}\"\n",
         population.max(2).next_multiple_of(2)
     );
     let config = Config::parse(&text, "bench", &[]).expect("bench config");
@@ -90,9 +96,10 @@ pub fn full_rollout(task: &str, population: usize, steps: usize, device: &str) -
 /// Prints one line per `(P, steps)` case: agent-steps/s in total and per core, the ratio to
 /// the reference's per-core rate, the policy/env split and the peak RSS. `--device NAME` runs
 /// the networks on that backend (the environments stay on CPU threads); `--population P
-/// --steps N` runs that one case instead (e.g. P = 4096 for its peak memory).
+/// --steps N` runs that one case instead (e.g. P = 4096 for its peak memory);
+/// `--coefficient-precision f32,bf16` runs every case with each storage precision in turn, so
+/// their ratio is taken in one run.
 pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[(usize, usize)]) {
-    let threads = rayon::current_num_threads() as f64;
     let device = arg("device").unwrap_or_else(|| "flex".into());
     let number = |name: &str| {
         arg(name).map(|v| {
@@ -101,19 +108,40 @@ pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[
         })
     };
     let one = number("population").map(|p| [(p, number("steps").unwrap_or(20))]);
+    let precisions = arg("coefficient-precision").unwrap_or_else(|| "f32".into());
     for &(p, steps) in one.as_ref().map_or(cases, |c| c.as_slice()) {
-        let f = full_rollout(task, p, steps, &device);
-        println!(
-            "{task} full Hebbian rollout ({what}, {device}) P={p}, {steps} steps: {:.0} agent-steps/s on \
-             {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
-             policy {:.0}% / env {:.0}% of wall; ES update {:.2} s; peak RSS so far {}",
-            f.agent_steps_per_second,
-            f.agent_steps_per_second / threads,
-            f.agent_steps_per_second / threads / reference_per_core,
-            100.0 * f.policy_share,
-            100.0 * f.env_share,
-            f.tell_seconds,
-            peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
-        );
+        for precision in precisions.split(',') {
+            print_rollout(task, what, reference_per_core, &device, precision, p, steps);
+        }
     }
+}
+
+fn print_rollout(
+    task: &str,
+    what: &str,
+    reference_per_core: f64,
+    device: &str,
+    precision: &str,
+    p: usize,
+    steps: usize,
+) {
+    let threads = rayon::current_num_threads() as f64;
+    let f = full_rollout(task, p, steps, device, precision);
+    let label = if precision == "f32" {
+        String::new()
+    } else {
+        format!(", {precision} coefficients")
+    };
+    println!(
+        "{task} full Hebbian rollout ({what}, {device}{label}) P={p}, {steps} steps: {:.0} agent-steps/s on \
+         {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
+         policy {:.0}% / env {:.0}% of wall; ES update {:.2} s; peak RSS so far {}",
+        f.agent_steps_per_second,
+        f.agent_steps_per_second / threads,
+        f.agent_steps_per_second / threads / reference_per_core,
+        100.0 * f.policy_share,
+        100.0 * f.env_share,
+        f.tell_seconds,
+        peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
+    );
 }
