@@ -41,9 +41,10 @@ const Y_BLOCK: usize = 12;
 
 /// 96x96x3 HWC u8 frame → `[3][84][84]` f32 in [0, 1], reference layout `[c][x][y]`.
 ///
-/// Separable and exact in integers: per block of [`Y_BLOCK`] output rows, the vertical blends of
+/// Separable and exact in integers: per block of output rows, the vertical blends of
 /// two source rows (weights in eighths) are kept transposed (`[source column][row in block]`),
-/// then each output column `x` blends two of those columns for all rows of the block at once.
+/// then each output column `x` blends two of those columns for all rows of the block at once
+/// (blocks of 12 rows).
 /// The exact area average is rounded half to even to u8 before /255, as OpenCV does for a uint8
 /// image (checked equal to `cv2.resize` on 1.27 M values; the spec's round-half-up is off by one
 /// on ~0.3 %); `q as f32 / 255` equals the reference's f64 division rounded to f32 for every
