@@ -1,13 +1,103 @@
 #!/usr/bin/env bash
-# The GPU figures in one go, sized for a 15-minute window on a lent GPU machine: the batched
+# The GPU figures in one go, sized for one 15-minute window on a lent GPU machine: the batched
 # Hebbian step (Ant net P = 1024, 4096, 16384; CarRacing net P = 256, 1024) and full rollouts
 # with the networks on the GPU and the environments on CPU threads. Prints the device first.
+#
+# The lent machine (the `device` tool) has no Rust toolchain, no crate registry and no network,
+# and the Vulkan loader is not installed there, so the benches are built and packed here and
+# only run there:
+#
+#   benches/gpu.sh pack    # here: builds the wgpu benches, strips and xz-compresses them and
+#                          # downloads the Vulkan loader into target/gpu-pack/ (≈ 40 MB)
+#   device run: command "benches/gpu.sh run", carry ["target/gpu-pack"], timeout_s 600
+#   benches/gpu.sh run     # there: installs the loader, prints the GPU, runs the packed benches
+#   benches/gpu.sh local   # a GPU machine with Rust on it: build and run in place
+#
+# Every stage appends to $OUT/gpu.log when OUT is set (the device tool brings $OUT back).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
-  || echo "no nvidia-smi; the wgpu adapter is whatever Vulkan finds"
-nproc
-cargo build --release --features wgpu --benches
-cargo bench --features wgpu --bench hebbian_step -- --quick --backend wgpu
-cargo bench --features wgpu --bench ant -- --rollouts-only --device wgpu
-cargo bench --features wgpu --bench car_racing -- --rollouts-only --device wgpu
+PACK=target/gpu-pack
+# GPU_BENCHES="hebbian_step ant" packs and runs fewer (the pack and the working tree travel
+# together within the device tool's 64 MiB; each packed bench is ≈ 12 MB).
+read -r -a BENCHES <<<"${GPU_BENCHES:-hebbian_step ant car_racing}"
+FEATURES=wgpu,ndarray # the test suite's feature set, so packing reuses its build
+
+log() { if [ -n "${OUT:-}" ]; then tee -a "$OUT/gpu.log"; else cat; fi; }
+
+bench_args() {
+  case "$1" in
+    hebbian_step) echo "--quick --backend wgpu" ;;
+    *) echo "--rollouts-only --device wgpu" ;;
+  esac
+}
+
+describe_machine() {
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
+    || echo "no nvidia-smi; the wgpu adapter is whatever Vulkan finds"
+  echo "$(nproc) CPU threads"
+}
+
+pack() {
+  cargo build --release --features "$FEATURES" --benches
+  rm -rf "$PACK" && mkdir -p "$PACK"
+  for b in "${BENCHES[@]}"; do
+    # The newest build of each bench (cargo names them <bench>-<hash>).
+    bin=$(ls -t target/release/deps/"$b"-* | grep -v '\.d$' | head -1)
+    strip -o "$PACK/$b" "$bin"
+    xz -9 -T0 "$PACK/$b"
+  done
+  local lists=/tmp/gpu-pack-apt
+  local o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=$lists"
+  mkdir -p "$lists/partial"
+  # shellcheck disable=SC2086
+  apt-get $o update >/dev/null
+  # shellcheck disable=SC2086
+  (cd "$PACK" && apt-get $o download libvulkan1)
+  du -sh "$PACK"
+  echo "now: device run, command \"benches/gpu.sh run\", carry [\"$PACK\"], timeout_s 600"
+}
+
+unxz_to() {
+  if command -v xz >/dev/null; then
+    xz -dc "$1" >"$2"
+  else
+    python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
+  fi
+  chmod +x "$2"
+}
+
+run_packed() {
+  [ -d "$PACK" ] || { echo "no $PACK: run 'benches/gpu.sh pack' here and carry it" >&2; exit 1; }
+  if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+    for f in "$PACK"/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  fi
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
+    export VK_DRIVER_FILES=$icd
+  fi
+  describe_machine | log
+  local bin=/tmp/hebbian-gpu
+  mkdir -p "$bin"
+  for b in "${BENCHES[@]}"; do
+    unxz_to "$PACK/$b.xz" "$bin/$b"
+    # shellcheck disable=SC2046
+    "$bin/$b" --bench $(bench_args "$b") 2>&1 | log
+  done
+}
+
+run_local() {
+  describe_machine | log
+  cargo build --release --features "$FEATURES" --benches
+  for b in "${BENCHES[@]}"; do
+    # shellcheck disable=SC2046
+    cargo bench --features "$FEATURES" --bench "$b" -- $(bench_args "$b") 2>&1 | log
+  done
+}
+
+case "${1:-}" in
+  pack) pack ;;
+  run) run_packed ;;
+  local) run_local ;;
+  *) echo "usage: benches/gpu.sh pack | run | local (see the comment at the top)" >&2; exit 2 ;;
+esac
