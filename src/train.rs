@@ -148,6 +148,14 @@ pub fn resume(dir: &Path, options: &TrainOptions) -> Result<TrainSummary, TrainE
             dir.display()
         )));
     }
+    // Checked before the folder is locked, so a wrong path leaves nothing behind in it.
+    if !dir.join(CONFIG_FILE).is_file() {
+        return Err(TrainError::Refused(format!(
+            "--resume {}: not a run folder (it has no {CONFIG_FILE}; a run folder is what \
+             `hebbian train --out DIR` writes)",
+            dir.display()
+        )));
+    }
     let cluster = options.cluster();
     // Every rank reads the folder (it must be visible to all, e.g. on a shared filesystem);
     // rank 0 alone locks and writes it.

@@ -65,6 +65,12 @@ fn bad_arguments_fail_cleanly() {
         !ok && err.contains("/no/model.safetensors") && !err.contains("panicked"),
         "{err}"
     );
+    // A folder that is not a run: named as such, and left as it was (no lock file).
+    let not_a_run = tempfile::tempdir().unwrap();
+    let dir = not_a_run.path().to_str().unwrap();
+    let (ok, _, err) = hebbian(&["train", "--resume", dir]);
+    assert!(!ok && err.contains("not a run folder"), "{err}");
+    assert_eq!(std::fs::read_dir(not_a_run.path()).unwrap().count(), 0);
 }
 
 /// Trains a 1-generation model of `config` into a fresh folder and returns it.
