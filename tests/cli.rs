@@ -65,6 +65,12 @@ fn bad_arguments_fail_cleanly() {
         !ok && err.contains("/no/model.safetensors") && !err.contains("panicked"),
         "{err}"
     );
+    // A refused value names its key once (toml's own "in `KEY`" suffix is dropped).
+    let (ok, _, err) = hebbian(&["train", "--set", "population=-3"]);
+    assert!(
+        !ok && err.contains("key `population`") && !err.contains("in `population`"),
+        "{err}"
+    );
     // A folder that is not a run: named as such, and left as it was (no lock file).
     let not_a_run = tempfile::tempdir().unwrap();
     let dir = not_a_run.path().to_str().unwrap();
