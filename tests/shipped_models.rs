@@ -30,7 +30,25 @@ fn shipped_cartpole_model_balances() {
 }
 
 #[test]
-fn shipped_paper_scale_ant_model_walks_on_its_training_morphologies() {
+fn shipped_ant_model_walks_on_its_training_morphologies() {
+    let variants = ["intact".to_string(), "right_damaged".to_string()];
+    let report = evaluate_model(
+        &model("ant_ABCD_lr_P256_g168.safetensors"),
+        6,
+        123,
+        Some("flex"),
+        &variants,
+    )
+    .unwrap();
+    let means: Vec<f32> = report.variants.iter().map(|v| v.mean).collect();
+    // models/README.md: intact 1023.0 ± 77.6, right_damaged 1263.0 ± 143.4 over 100 rollouts
+    // (these 6: 1066.2, 1297.1); a random network (generation 0) scores about −3.
+    assert!(means[0] > 900.0 && means[1] > 1100.0, "{means:?}");
+}
+
+/// The earlier snapshot of the same run that the README's Ant analyses and GIFs were made with.
+#[test]
+fn shipped_generation_105_ant_model_walks_on_its_training_morphologies() {
     let variants = ["intact".to_string(), "right_damaged".to_string()];
     let report = evaluate_model(
         &model("ant_ABCD_lr_P256_g105.safetensors"),
@@ -96,4 +114,17 @@ fn shipped_static_ant_model_stays_where_its_run_stalled() {
     assert!((6.0..12.0).contains(&means[0]), "{means:?}");
     assert!((7.5..13.0).contains(&means[1]), "{means:?}");
     assert!((-8.0..3.0).contains(&means[2]), "{means:?}");
+}
+
+#[test]
+fn shipped_static_car_racing_model_drives() {
+    let path = model("car_racing_static_P200_g266.safetensors");
+    let report = evaluate_model(&path, 8, 123, Some("flex"), &[]).unwrap();
+    // models/README.md: 649.8 ± 234.2 over 100 rollouts (646.3 over these 8, min 408); a
+    // random static network scores ~6.
+    assert!(
+        report.variants[0].mean > 550.0,
+        "mean {}",
+        report.variants[0].mean
+    );
 }
