@@ -29,18 +29,16 @@ fn shipped_cartpole_model_balances() {
     );
 }
 
+/// Mean Σ progress of an Ant model over 6 rollouts (seed 123) on its two training bodies.
+fn ant_training_means(file: &str) -> Vec<f32> {
+    let variants = ["intact".to_string(), "right_damaged".to_string()];
+    let report = evaluate_model(&model(file), 6, 123, Some("flex"), &variants).unwrap();
+    report.variants.iter().map(|v| v.mean).collect()
+}
+
 #[test]
 fn shipped_ant_model_walks_on_its_training_morphologies() {
-    let variants = ["intact".to_string(), "right_damaged".to_string()];
-    let report = evaluate_model(
-        &model("ant_ABCD_lr_P256_g168.safetensors"),
-        6,
-        123,
-        Some("flex"),
-        &variants,
-    )
-    .unwrap();
-    let means: Vec<f32> = report.variants.iter().map(|v| v.mean).collect();
+    let means = ant_training_means("ant_ABCD_lr_P256_g168.safetensors");
     // models/README.md: intact 1023.0 ± 77.6, right_damaged 1263.0 ± 143.4 over 100 rollouts
     // (these 6: 1066.2, 1297.1); a random network (generation 0) scores about −3.
     assert!(means[0] > 900.0 && means[1] > 1100.0, "{means:?}");
@@ -49,32 +47,26 @@ fn shipped_ant_model_walks_on_its_training_morphologies() {
 /// The earlier snapshot of the same run that the README's Ant analyses and GIFs were made with.
 #[test]
 fn shipped_generation_105_ant_model_walks_on_its_training_morphologies() {
-    let variants = ["intact".to_string(), "right_damaged".to_string()];
-    let report = evaluate_model(
-        &model("ant_ABCD_lr_P256_g105.safetensors"),
-        6,
-        123,
-        Some("flex"),
-        &variants,
-    )
-    .unwrap();
-    let means: Vec<f32> = report.variants.iter().map(|v| v.mean).collect();
+    let means = ant_training_means("ant_ABCD_lr_P256_g105.safetensors");
     // models/README.md: intact 842.7 ± 104.0, right_damaged 1093.4 ± 76.3 over 100 rollouts
-    // (these 6: 877.3, 1121.7); a random network (generation 0) scores about −3.
+    // (these 6: 877.3, 1121.7).
     assert!(means[0] > 600.0 && means[1] > 800.0, "{means:?}");
+}
+
+/// Mean return of a CarRacing model over 8 rollouts (seed 123).
+fn car_racing_mean(file: &str) -> f32 {
+    evaluate_model(&model(file), 8, 123, Some("flex"), &[])
+        .unwrap()
+        .variants[0]
+        .mean
 }
 
 #[test]
 fn shipped_car_racing_model_drives() {
-    let path = model("car_racing_ABCD_lr_P200_g298.safetensors");
-    let report = evaluate_model(&path, 8, 123, Some("flex"), &[]).unwrap();
+    let mean = car_racing_mean("car_racing_ABCD_lr_P200_g298.safetensors");
     // models/README.md: 839.3 ± 153.1 over 100 rollouts (852.7 over these 8); a random network
     // scores ~6.
-    assert!(
-        report.variants[0].mean > 750.0,
-        "mean {}",
-        report.variants[0].mean
-    );
+    assert!(mean > 750.0, "mean {mean}");
 }
 
 /// 16-bit coefficient storage (`network.coefficient_precision`) keeps the car model's score:
@@ -118,13 +110,8 @@ fn shipped_static_ant_model_stays_where_its_run_stalled() {
 
 #[test]
 fn shipped_static_car_racing_model_drives() {
-    let path = model("car_racing_static_P200_g266.safetensors");
-    let report = evaluate_model(&path, 8, 123, Some("flex"), &[]).unwrap();
+    let mean = car_racing_mean("car_racing_static_P200_g266.safetensors");
     // models/README.md: 649.8 ± 234.2 over 100 rollouts (646.3 over these 8, min 408); a
     // random static network scores ~6.
-    assert!(
-        report.variants[0].mean > 550.0,
-        "mean {}",
-        report.variants[0].mean
-    );
+    assert!(mean > 550.0, "mean {mean}");
 }
