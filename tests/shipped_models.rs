@@ -110,8 +110,8 @@ fn shipped_static_ant_model_stays_where_its_run_stalled() {
 
 #[test]
 fn shipped_static_car_racing_model_drives() {
-    let mean = car_racing_mean("car_racing_static_P200_g266.safetensors");
-    // models/README.md: 649.8 ± 234.2 over 100 rollouts (646.3 over these 8, min 408); a
+    let mean = car_racing_mean("car_racing_static_P200_g299.safetensors");
+    // models/README.md: 742.3 ± 182.3 over 100 rollouts (693.3 over these 8, min 330); a
     // random static network scores ~6.
-    assert!(mean > 550.0, "mean {mean}");
+    assert!(mean > 600.0, "mean {mean}");
 }
