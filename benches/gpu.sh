@@ -37,12 +37,22 @@ describe_machine() {
   echo "$(nproc) CPU threads"
 }
 
+# The executable cargo built for bench $2, read from its JSON messages in file $1.
+bench_executable() {
+  python3 -c 'import json, sys
+for m in map(json.loads, open(sys.argv[1])):
+    t = m.get("target", {})
+    if m.get("executable") and t.get("name") == sys.argv[2] and "bench" in t.get("kind", []):
+        print(m["executable"])' "$1" "$2" | tail -1
+}
+
 pack() {
-  cargo build --release --features "$FEATURES" --benches
+  local messages=/tmp/gpu-pack-build.json
+  cargo build --release --features "$FEATURES" --benches --message-format=json >"$messages"
   rm -rf "$PACK" && mkdir -p "$PACK"
   for b in "${BENCHES[@]}"; do
-    # The newest build of each bench (cargo names them <bench>-<hash>).
-    bin=$(ls -t target/release/deps/"$b"-* | grep -v '\.d$' | head -1)
+    bin=$(bench_executable "$messages" "$b")
+    [ -n "$bin" ] || { echo "cargo built no bench named $b" >&2; exit 1; }
     strip -o "$PACK/$b" "$bin"
     xz -9 -T0 "$PACK/$b"
   done

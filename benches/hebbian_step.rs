@@ -420,8 +420,15 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 300 } else { 1500 });
     let triad = triad_gbs();
+    // One core alone: what a core's share of a memory-bound step can reach when the other
+    // cores compute instead of streaming.
+    let one_core = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("one-thread pool")
+        .install(triad_gbs);
     println!(
-        "memory bandwidth (STREAM triad, {} threads): {triad:.1} GB/s",
+        "memory bandwidth (STREAM triad, {} threads): {triad:.1} GB/s; one thread alone: {one_core:.1} GB/s",
         rayon::current_num_threads()
     );
     let ant = Architecture::ant();

@@ -5,7 +5,8 @@ taken in one sitting.
     python3 -m venv /tmp/pbenv && /tmp/pbenv/bin/pip install pybullet==3.2.6 numpy==1.26.4 gym==0.26.2
     /tmp/pbenv/bin/python benches/pybullet_ant.py [--episodes 5]
 
-Run it alternately with `cargo bench --bench ant` (its "steps per CPU-second" line).
+`PYBULLET_PYTHON=/tmp/pbenv/bin/python cargo bench --bench ant -- --env-only` runs it and prints
+our env's steps per CPU-second as a ratio of this figure.
 """
 
 import argparse

@@ -172,12 +172,9 @@ impl Config {
         let config: Config =
             serde_path_to_error::deserialize(toml::Value::Table(value)).map_err(|e| {
                 let path = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                // toml appends "\nin `KEY`", which the message below already names.
-                let inner = match inner.trim_end().rsplit_once("\nin `") {
-                    Some((head, _)) => head.to_string(),
-                    None => inner.trim_end().to_string(),
-                };
+                // toml's `message()` is what went wrong without its own "in `KEY`", which
+                // the message below names.
+                let inner = e.into_inner().message().trim_end().to_string();
                 blame(if path.is_empty() || path == "." {
                     inner
                 } else {

@@ -255,9 +255,8 @@ mod tests {
     /// back one digit different if parsed and re-serialised (a real line from a run folder).
     #[test]
     fn truncation_keeps_kept_lines_byte_identical() {
-        let dir = std::env::temp_dir().join(format!("hebbian-metrics-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("metrics.jsonl");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
         let line = |g: u64| {
             format!(
                 "{{\"generation\":{g},\"mean_fitness\":475.86267,\"max_fitness\":703.8008,\
@@ -277,6 +276,5 @@ mod tests {
         let kept = truncate_from(&path, 2).unwrap();
         assert_eq!(kept.len(), 2);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), line(0) + &line(1));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

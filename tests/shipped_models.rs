@@ -12,28 +12,23 @@ fn model(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-#[test]
-fn shipped_cartpole_model_balances() {
-    let report = evaluate_model(
-        &model("cartpole_ABCD_lr.safetensors"),
-        20,
-        123,
-        Some("flex"),
-        &[],
-    )
-    .unwrap();
-    assert!(
-        report.variants[0].mean > 400.0,
-        "mean {}",
-        report.variants[0].mean
-    );
+/// Mean score per variant of a shipped model over `rollouts` rollouts (seed 123, flex); no
+/// variants named = all of the task's.
+fn means(file: &str, rollouts: usize, variants: &[&str]) -> Vec<f32> {
+    let variants: Vec<String> = variants.iter().map(|v| v.to_string()).collect();
+    let report = evaluate_model(&model(file), rollouts, 123, Some("flex"), &variants).unwrap();
+    report.variants.iter().map(|v| v.mean).collect()
 }
 
-/// Mean Σ progress of an Ant model over 6 rollouts (seed 123) on its two training bodies.
+#[test]
+fn shipped_cartpole_model_balances() {
+    let mean = means("cartpole_ABCD_lr.safetensors", 20, &[])[0];
+    assert!(mean > 400.0, "mean {mean}");
+}
+
+/// Mean Σ progress of an Ant model over 6 rollouts on its two training bodies.
 fn ant_training_means(file: &str) -> Vec<f32> {
-    let variants = ["intact".to_string(), "right_damaged".to_string()];
-    let report = evaluate_model(&model(file), 6, 123, Some("flex"), &variants).unwrap();
-    report.variants.iter().map(|v| v.mean).collect()
+    means(file, 6, &["intact", "right_damaged"])
 }
 
 #[test]
@@ -53,12 +48,9 @@ fn shipped_generation_105_ant_model_walks_on_its_training_morphologies() {
     assert!(means[0] > 600.0 && means[1] > 800.0, "{means:?}");
 }
 
-/// Mean return of a CarRacing model over 8 rollouts (seed 123).
+/// Mean return of a CarRacing model over 8 rollouts.
 fn car_racing_mean(file: &str) -> f32 {
-    evaluate_model(&model(file), 8, 123, Some("flex"), &[])
-        .unwrap()
-        .variants[0]
-        .mean
+    means(file, 8, &[])[0]
 }
 
 #[test]
@@ -92,17 +84,9 @@ fn car_racing_model_keeps_its_score_with_16_bit_coefficients() {
 
 #[test]
 fn shipped_static_ant_model_stays_where_its_run_stalled() {
-    let report = evaluate_model(
-        &model("ant_static_P256_g63.safetensors"),
-        8,
-        123,
-        Some("flex"),
-        &[],
-    )
-    .unwrap();
+    let means = means("ant_static_P256_g63.safetensors", 8, &[]);
     // models/README.md, 100 rollouts: intact 8.9 ± 1.4, right_damaged 10.2 ± 1.0, left_damaged
     // −2.5 ± 4.0 — the belly dive the run stalled on, not a gait (a walker scores hundreds).
-    let means: Vec<f32> = report.variants.iter().map(|v| v.mean).collect();
     assert!((6.0..12.0).contains(&means[0]), "{means:?}");
     assert!((7.5..13.0).contains(&means[1]), "{means:?}");
     assert!((-8.0..3.0).contains(&means[2]), "{means:?}");
