@@ -27,12 +27,14 @@ const LIMIT_ENGAGE: f32 = 1e-5;
 const GRAVITY: f32 = 9.8;
 
 /// Physics settings. The defaults are checked against real pybullet on the suite of
-/// `tests/data/quadruped/` (24 open-loop gaits × 3 bodies × 8 starts): Spearman rank correlation
-/// of mean Σprogress 0.747, all 14 cases where pybullet moves more than 50 units of the right
-/// sign, 8 of them within 35 %; the §5 gait over 30 inits gives intact 326.9 ± 75.4, right
-/// 69.0 ± 24.3, left 5.9 ± 13.1 against pybullet's 351.8, 70.3, 1.3. (Before the joint stops
-/// were solved with the contacts: 0.32 and 1 of 7.) Swept with the stops in the solver:
-/// `pgs_iterations` 1 (0.74, 5 of 14, intact gait 160), 2, 4, 8 (chosen); 4 × 1 stepping,
+/// `tests/data/quadruped/` (24 open-loop gaits × 3 bodies × 32 starts): Spearman rank correlation
+/// of mean Σprogress 0.765 (pybullet against itself, 16 starts against the other 16: 0.987), all
+/// 14 cases where pybullet moves more than 50 units of the right sign, 8 of them within 35 %
+/// (worst: a climbed gait on the right-damaged body 2.4× too far); the sweeps below were scored
+/// on the first 8 of those starts (0.747 there). The §5 gait over 30 inits gives intact
+/// 326.9 ± 75.4, right 69.0 ± 24.3, left 5.9 ± 13.1 against pybullet's 351.8, 70.3, 1.3. (Before
+/// the joint stops were solved with the contacts: 0.32 and 1 of 7.) Swept with the stops in the
+/// solver: `pgs_iterations` 1 (0.74, 5 of 14, intact gait 160), 2, 4, 8 (chosen); 4 × 1 stepping,
 /// `friction_in_bias_pass = false`, contact 30/60/90 Hz, damping 5, friction 0.7/1.0 were no
 /// better on both measures at once. Also swept since (rank correlation, cases within 35 %):
 /// contact recycling off (identical: the half-space ground is never recycled), stabilization
@@ -41,6 +43,16 @@ const GRAVITY: f32 = 9.8;
 /// (0.66, 6) and 0.5 (0.72, 7): the defaults stay the best of every setting tried. Any setting
 /// re-runs on the suite with `HEBBIAN_ANT_PHYSICS="one_way_slack = 0.1, limit_erp = 0.5" cargo
 /// test --release --test quadruped_pybullet_suite -- --nocapture` (keys as these fields).
+///
+/// Not adopted yet, the closest structural match to Bullet's solver: 4 pipeline steps × 1
+/// substep (contacts and limit rows rebuilt every 4.125 ms), 5 sweeps, no warm start (Bullet
+/// warm-starts multibody contacts only under `SOLVER_USE_ARTICULATED_WARMSTARTING`, off by
+/// default, and never their friction), no relaxation sweep, 60 Hz contacts. On the 32 starts it
+/// scores 0.778 and 10 of 14 (worst 43 %), and it tracks 66 short pybullet probe traces 40 %
+/// closer; rapier's warm start is what holds a resting torso against a 125 N·m hip torque that
+/// pybullet yields to at 17 N·m. But it breaks the stop regressions of
+/// `tests/quadruped_calibration.rs` (a resting ankle creeps 0.04 rad out, an "ankles up" hold
+/// leaks 0.07 rad, a hip stop rebounds at 0.7 rad/s), which pybullet does not do.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsConfig {
@@ -56,9 +68,9 @@ pub struct PhysicsConfig {
     /// Env step length in seconds (pybullet: 0.0165).
     pub env_dt: f32,
     /// Ground friction, multiplied with the ant's 1.5 (both `Multiply`, as Bullet combines
-    /// them): pybullet's stadium value 0.8 → μ = 1.2. Bullet's multibody solver clamps two
-    /// fixed tangent directions independently (a friction pyramid, up to √2 more on diagonals)
-    /// where rapier clamps the tangent impulse's norm (a cone); 0.75–0.9 were swept and the
+    /// them): pybullet's stadium value 0.8 → μ = 1.2. Both clamp the tangent impulse to a cone
+    /// (Bullet's multibody solver with two friction directions uses its implicit cone unless
+    /// `SOLVER_DISABLE_IMPLICIT_CONE_FRICTION` is set); 0.75–0.9 were swept and the
     /// literal 0.8 matched best (0.78–0.82 pass; 0.75 puts right-damaged 27 % high, 0.85–0.9
     /// push left-damaged to −60…−90), so no correction is applied.
     pub ground_friction: f32,

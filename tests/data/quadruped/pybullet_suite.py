@@ -85,7 +85,7 @@ DT = 0.0165
 BURN_IN = 40
 SCORED = 960
 TRACE_SCORED = 200
-N_STARTS = 8
+N_STARTS = 32
 N_RANDOM = 6
 N_RANDOM_LOW = 2
 CLIMBERS = 2  # per morphology (right_damaged from random points, then intact from those)
@@ -326,9 +326,10 @@ def main():
     ap.add_argument("--out", default=HERE)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--reuse-gaits", action="store_true")
+    ap.add_argument("--starts", type=int, default=N_STARTS, help="start states per case")
     args = ap.parse_args()
     t0 = time.time()
-    starts = [[sig(v) for v in row] for row in np.random.default_rng(0).uniform(-0.1, 0.1, (N_STARTS, 8))]
+    starts = [[sig(v) for v in row] for row in np.random.default_rng(0).uniform(-0.1, 0.1, (args.starts, 8))]
     climb_starts = [[sig(v) for v in row] for row in np.random.default_rng(7).uniform(-0.1, 0.1, (2, 8))]
     out_json = os.path.join(args.out, "pybullet_suite.json")
     ctx = mp.get_context("fork")
