@@ -139,10 +139,14 @@ fn main() {
             },
         ),
         (
-            "4 × 0.004125 s, 1 substep (same solver substep, not calibrated)",
+            "Bullet-like (not adopted, see PhysicsConfig): 4 × 0.004125 s, 1 substep, 5 sweeps, no warm start or relaxation, 60 Hz",
             PhysicsConfig {
                 pipeline_steps: 4,
                 solver_iterations: 1,
+                pgs_iterations: 5,
+                warmstart: 0.0,
+                stabilization_iterations: 0,
+                ground_contact_hz: 60.0,
                 ..PhysicsConfig::default()
             },
         ),
@@ -155,7 +159,7 @@ fn main() {
     for (i, (name, cfg)) in configs.into_iter().enumerate() {
         let (s, cpu) = single(&morph, cfg, episodes);
         let ratio = match (cpu, pybullet) {
-            (Some(c), Some(p)) if i == 0 => format!(", {:.2}x pybullet per CPU-second", c / p),
+            (Some(c), Some(p)) if i != 1 => format!(", {:.2}x pybullet per CPU-second", c / p),
             _ => String::new(),
         };
         let cpu = cpu
