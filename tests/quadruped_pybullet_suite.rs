@@ -105,8 +105,9 @@ fn load() -> Suite {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut suite: Suite = serde_json::from_str(&text).expect("pybullet_suite.json");
     if let Ok(extra) = std::env::var("HEBBIAN_EXTRA_GAITS") {
-        let text = std::fs::read_to_string(&extra).unwrap();
-        let gaits: Vec<Gait> = serde_json::from_str(&text).unwrap();
+        let text = std::fs::read_to_string(&extra).expect("HEBBIAN_EXTRA_GAITS: unreadable");
+        let gaits: Vec<Gait> =
+            serde_json::from_str(&text).expect("HEBBIAN_EXTRA_GAITS: not a JSON list of gaits");
         suite.gaits.extend(gaits);
     }
     suite
@@ -474,12 +475,14 @@ fn traces_match_pybullet() {
     let suite = load();
     let morphs = morphologies();
     let gaits: BTreeMap<&str, &Gait> = suite.gaits.iter().map(|g| (g.name.as_str(), g)).collect();
-    let scored = std::env::var("HEBBIAN_TRACE_SCORED").map_or(TRACE_SCORED, |v| v.parse().unwrap());
+    let scored = std::env::var("HEBBIAN_TRACE_SCORED").map_or(TRACE_SCORED, |v| {
+        v.parse().expect("HEBBIAN_TRACE_SCORED: a step count")
+    });
     let window = BURN_IN + scored;
     let extra = std::env::var("HEBBIAN_EXTRA_TRACES").ok();
     let files: Vec<String> = match &extra {
         Some(dir) => std::fs::read_dir(dir)
-            .unwrap()
+            .expect("HEBBIAN_EXTRA_TRACES: a directory of traces")
             .map(|e| e.unwrap().path().to_str().unwrap().to_string())
             .collect(),
         None => suite.traces.clone(),
@@ -500,7 +503,8 @@ fn traces_match_pybullet() {
                     let cells: Vec<String> = r.iter().map(|v| v.to_string()).collect();
                     csv += &(cells.join(",") + "\n");
                 }
-                std::fs::write(Path::new(&dir).join(format!("{stem}.csv")), csv).unwrap();
+                std::fs::write(Path::new(&dir).join(format!("{stem}.csv")), csv)
+                    .expect("HEBBIAN_TRACE_DUMP: writable directory");
             }
             // Max abs differences over [0, BURN_IN) and [BURN_IN, window): x, y, z, yaw, q; and
             // the RMS joint-angle difference over each part.
@@ -538,7 +542,7 @@ fn traces_match_pybullet() {
             let end = &pb[window - 1];
             let oend = &ours[window - 1];
             let mut s = format!(
-                "{stem}\n  burn-in    max |Δ| x {:.3} y {:.3} z {:.3} yaw {:.3} q {:.3} (rms {:.3})\n  scored<{TRACE_SCORED} max |Δ| x {:.3} y {:.3} z {:.3} yaw {:.3} q {:.3} (rms {:.3})\n  at step {}: pybullet x {:.3} y {:.3} z {:.3} yaw {:.3}; ours x {:.3} y {:.3} z {:.3} yaw {:.3}",
+                "{stem}\n  burn-in    max |Δ| x {:.3} y {:.3} z {:.3} yaw {:.3} q {:.3} (rms {:.3})\n  scored<{scored} max |Δ| x {:.3} y {:.3} z {:.3} yaw {:.3} q {:.3} (rms {:.3})\n  at step {}: pybullet x {:.3} y {:.3} z {:.3} yaw {:.3}; ours x {:.3} y {:.3} z {:.3} yaw {:.3}",
                 d[0][0], d[0][1], d[0][2], d[0][3], d[0][4], rms[0],
                 d[1][0], d[1][1], d[1][2], d[1][3], d[1][4], rms[1],
                 window - 1, end[2], end[3], end[4], end[7], oend[2], oend[3], oend[4], oend[7],
@@ -567,7 +571,7 @@ fn traces_match_pybullet() {
         })
         .collect();
     eprintln!(
-        "trace tolerances over burn-in + {TRACE_SCORED} scored steps: x, y {TOL_XY} m, z {TOL_Z} m, yaw {TOL_YAW} rad, joint angles {TOL_Q_MAX} rad max, {TOL_Q_RMS} rad RMS"
+        "trace tolerances over burn-in + {scored} scored steps: x, y {TOL_XY} m, z {TOL_Z} m, yaw {TOL_YAW} rad, joint angles {TOL_Q_MAX} rad max, {TOL_Q_RMS} rad RMS"
     );
     let mut fails = Vec::new();
     for (s, f) in results {
