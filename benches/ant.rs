@@ -139,16 +139,8 @@ fn main() {
             },
         ),
         (
-            "Bullet-like (not adopted, see PhysicsConfig): 4 × 0.004125 s, 1 substep, 5 sweeps, no warm start or relaxation, 60 Hz",
-            PhysicsConfig {
-                pipeline_steps: 4,
-                solver_iterations: 1,
-                pgs_iterations: 5,
-                warmstart: 0.0,
-                stabilization_iterations: 0,
-                ground_contact_hz: 60.0,
-                ..PhysicsConfig::default()
-            },
+            "PhysicsConfig::bullet_like (not adopted): 4 × 0.004125 s, 1 substep, 5 sweeps, no warm start or relaxation",
+            PhysicsConfig::bullet_like(),
         ),
     ];
     println!("Ant env (AntBulletEnv-v0 on rapier3d), random actions, {episodes} × {EPISODE} steps");
@@ -156,10 +148,10 @@ fn main() {
         "pybullet anchor: 2,130–2,170 env steps/s per core (set PYBULLET_PYTHON to measure it here)"
     );
     let pybullet = pybullet_steps_per_cpu_second();
-    for (i, (name, cfg)) in configs.into_iter().enumerate() {
+    for (name, cfg) in configs {
         let (s, cpu) = single(&morph, cfg, episodes);
         let ratio = match (cpu, pybullet) {
-            (Some(c), Some(p)) if i != 1 => format!(", {:.2}x pybullet per CPU-second", c / p),
+            (Some(c), Some(p)) => format!(", {:.2}x pybullet per CPU-second", c / p),
             _ => String::new(),
         };
         let cpu = cpu

@@ -276,7 +276,7 @@ fn progress_matches_pybullet_across_gaits() {
     let n_starts = suite.starts.len();
     let mut pb = Vec::new();
     let mut ours = Vec::new();
-    let mut moving = Vec::new(); // (rel err, label, ok)
+    let mut moving = Vec::new(); // (rel err, label, ok, pybullet mean, ours, within noise)
     eprintln!(
         "\n{:<28} {:<13} {:>9} {:>7} {:>9} {:>7} {:>7} | {:>6} {:>6} | {:>7} {:>7} | {:>6} {:>6}",
         "gait",
@@ -311,7 +311,10 @@ fn progress_matches_pybullet_across_gaits() {
             let rel = (m - case.mean).abs() / case.mean.abs();
             let ok = m.signum() == case.mean.signum() && rel <= REL_TOL;
             flag = if ok { "  ok" } else { "  FAIL" };
-            moving.push((rel, label.clone(), ok, case.mean, m));
+            // Within 35 % or within two standard errors of the difference of the two means.
+            let se = ((sd(&v).powi(2) + sd(&case.progress).powi(2)) / n_starts as f64).sqrt();
+            let within_noise = (m - case.mean).abs() <= (REL_TOL * case.mean.abs()).max(2.0 * se);
+            moving.push((rel, label.clone(), ok, case.mean, m, within_noise));
         }
         eprintln!(
             "{:<28} {:<13} {:>9.1} {:>7.1} {:>9.1} {:>7.1} {:>7.2} | {:>3}/{:<3} {:>3}/{:<3}| {:>7.2} {:>7.2} | {:>6.2} {:>6.2}{}{}",
@@ -372,7 +375,7 @@ fn progress_matches_pybullet_across_gaits() {
     );
     moving.sort_by(|a, b| b.0.total_cmp(&a.0));
     eprintln!("worst three:");
-    for (rel, label, _, p, o) in moving.iter().take(3) {
+    for (rel, label, _, p, o, _) in moving.iter().take(3) {
         eprintln!(
             "  {label}: pybullet {p:.1}, ours {o:.1} (rel err {:.0} %)",
             rel * 100.0
@@ -411,20 +414,7 @@ fn progress_matches_pybullet_across_gaits() {
         self_within.len(),
         REL_TOL * 100.0
     );
-    // Within 35 % or within two standard errors of the difference of the two means.
-    let within_noise = suite
-        .results
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.mean.abs() > MOVING)
-        .filter(|(i, c)| {
-            let e = &eps[i * n_starts..(i + 1) * n_starts];
-            let v: Vec<f64> = e.iter().map(|e| e.progress).collect();
-            let se = ((sd(&v).powi(2) + sd(&c.progress).powi(2)) / n_starts as f64).sqrt();
-            let diff = (mean(&v) - c.mean).abs();
-            diff <= (REL_TOL * c.mean.abs()).max(2.0 * se)
-        })
-        .count();
+    let within_noise = moving.iter().filter(|m| m.5).count();
     eprintln!(
         "moving cases within 35 % or two standard errors of pybullet: {within_noise} of {}",
         moving.len()
