@@ -83,7 +83,7 @@ fn rollouts() {
         "physics + 28-128-64-8 + update",
         REFERENCE_ROLLOUT,
         if full_rollout::on_gpu() {
-            &[(1024, 200), (4096, 100)]
+            &[(1024, 200), (4096, 100), (16384, 20)]
         } else {
             &[(1, 1000), (64, 500), (512, 200)]
         },

@@ -77,7 +77,7 @@ fn rollouts() {
         "render + 84x84 + conv + 648-128-64-3 + update",
         REFERENCE_ROLLOUT,
         if full_rollout::on_gpu() {
-            &[(256, 200), (1024, 100)]
+            &[(256, 200), (1024, 100), (4096, 20)]
         } else {
             &[(1, 300), (64, 200), (256, 100)]
         },

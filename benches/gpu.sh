@@ -8,7 +8,7 @@
 # only run there:
 #
 #   benches/gpu.sh pack    # here: builds the wgpu benches, strips and xz-compresses them and
-#                          # downloads the Vulkan loader into target/gpu-pack/ (≈ 40 MB)
+#                          # downloads the Vulkan loader and glvnd into target/gpu-pack/ (≈ 40 MB)
 #   device run: command "benches/gpu.sh run", carry ["target/gpu-pack"], timeout_s 600
 #   benches/gpu.sh run     # there: installs the loader, prints the GPU, runs the packed benches
 #   benches/gpu.sh local   # a GPU machine with Rust on it: build and run in place
@@ -23,6 +23,14 @@ read -r -a BENCHES <<<"${GPU_BENCHES:-hebbian_step ant car_racing}"
 FEATURES=wgpu,ndarray # the test suite's feature set, so packing reuses its build
 
 log() { if [ -n "${OUT:-}" ]; then tee -a "$OUT/gpu.log"; else cat; fi; }
+
+# Seconds each bench may take on the lent machine, so that one hang cannot eat the window.
+bench_limit() {
+  case "$1" in
+    hebbian_step) echo 240 ;;
+    *) echo 150 ;;
+  esac
+}
 
 bench_args() {
   case "$1" in
@@ -62,7 +70,9 @@ pack() {
   # shellcheck disable=SC2086
   apt-get $o update >/dev/null
   # shellcheck disable=SC2086
-  (cd "$PACK" && apt-get $o download libvulkan1)
+  # The NVIDIA Vulkan driver (libGLX_nvidia) needs glvnd's dispatch libraries beside the loader.
+  # shellcheck disable=SC2086
+  (cd "$PACK" && apt-get $o download libvulkan1 libglvnd0 libglx0 libgl1 libegl1)
   du -sh "$PACK"
   echo "now: device run, command \"benches/gpu.sh run\", carry [\"$PACK\"], timeout_s 600"
 }
@@ -78,7 +88,7 @@ unxz_to() {
 
 run_packed() {
   [ -d "$PACK" ] || { echo "no $PACK: run 'benches/gpu.sh pack' here and carry it" >&2; exit 1; }
-  if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+  if ! ldconfig -p | grep -q 'libvulkan.so.1' || ! ldconfig -p | grep -q 'libGLdispatch.so.0'; then
     for f in "$PACK"/*.deb; do dpkg -x "$f" /; done
     ldconfig
   fi
@@ -92,7 +102,8 @@ run_packed() {
   for b in "${BENCHES[@]}"; do
     unxz_to "$PACK/$b.xz" "$bin/$b"
     # shellcheck disable=SC2046
-    "$bin/$b" --bench $(bench_args "$b") 2>&1 | log
+    timeout "$(bench_limit "$b")" "$bin/$b" --bench $(bench_args "$b") 2>&1 | log \
+      || echo "$b stopped: exit status ${PIPESTATUS[0]}" | log
   done
 }
 

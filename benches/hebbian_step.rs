@@ -126,32 +126,64 @@ fn build_stored(
     }
 }
 
-/// Agent-steps per second over at least `budget` of steps (after 3 warm-up steps), or `None`
-/// when the device cannot hold the population (e.g. a software Vulkan driver's buffer limit).
-fn try_measure(net: &mut Net, p: usize, budget: Duration) -> Option<f64> {
-    let step = |net: &mut Net| -> Option<()> {
-        let x = match (&net.conv, &net.image) {
-            (Some(c), Some(img)) => c.forward(img.clone()),
-            _ => net.input.clone(),
-        };
-        let y = net.net.step(x);
-        std::hint::black_box(y.try_into_data().ok()?);
-        Some(())
+/// Agent-steps per second over at least `budget` of steps (after 3 warm-up steps) of `nets`
+/// stepped one after another (a population split into chunks, as rollouts split it), or the
+/// device's error when it cannot run them.
+fn try_measure(nets: &mut [Net], budget: Duration) -> Result<f64, String> {
+    let p: usize = nets.iter().map(|n| n.input.dims()[0]).sum();
+    let step = |nets: &mut [Net]| -> Result<(), String> {
+        for net in nets.iter_mut() {
+            let x = match (&net.conv, &net.image) {
+                (Some(c), Some(img)) => c.forward(img.clone()),
+                _ => net.input.clone(),
+            };
+            let y = net.net.step(x);
+            std::hint::black_box(y.try_into_data().map_err(|e| format!("{e:?}"))?);
+        }
+        Ok(())
     };
     for _ in 0..3 {
-        step(net)?;
+        step(nets)?;
     }
     let start = Instant::now();
     let mut n = 0;
     while start.elapsed() < budget || n < 5 {
-        step(net)?;
+        step(nets)?;
         n += 1;
     }
-    Some((n * p) as f64 / start.elapsed().as_secs_f64())
+    Ok((n * p) as f64 / start.elapsed().as_secs_f64())
 }
 
-fn measure(net: &mut Net, p: usize, budget: Duration) -> f64 {
-    try_measure(net, p, budget).expect("the CPU holds the population")
+fn measure(net: Net, budget: Duration) -> f64 {
+    try_measure(&mut [net], budget).expect("the CPU holds the population")
+}
+
+/// A population of `p` on `device` as the rollouts hold it: one network, or on a GPU equal
+/// chunks where one network's tensors would pass the device's binding limit. Returns the
+/// networks and a label saying how it was split.
+fn build_population(
+    arch: &Architecture,
+    p: usize,
+    kernel: UpdateKernel,
+    device: &Device,
+) -> (Vec<Net>, String) {
+    let synapses = arch.synapses();
+    let fits = hebbian::limits::device_tensor_agents(5 * synapses, synapses);
+    let chunks = if hebbian::device::is_cpu(device) {
+        1
+    } else {
+        p.div_ceil(fits)
+    };
+    let size = p.div_ceil(chunks);
+    let nets = (0..chunks)
+        .map(|c| build(arch, size.min(p - c * size), kernel, device))
+        .collect();
+    let label = if chunks > 1 {
+        format!(" ({chunks} chunks of {size}: one tensor would pass the device's binding limit)")
+    } else {
+        String::new()
+    };
+    (nets, label)
 }
 
 /// The conv front end alone: the fused direct kernel vs burn's grouped conv2d, same run.
@@ -204,7 +236,7 @@ fn neuron_level(triad: f64, budget: Duration) {
     let ant = Architecture::ant();
     let synapses = ant.synapses() as f64;
     for p in [1024, 4096] {
-        let mut synapse_net = build(&ant, p, UpdateKernel::Fused, &device);
+        let synapse_net = build(&ant, p, UpdateKernel::Fused, &device);
         let config = synapse_net.net.config().clone();
         let neurons = ant
             .layer_sizes
@@ -214,14 +246,14 @@ fn neuron_level(triad: f64, budget: Duration) {
             })
             .collect();
         let weights = synapse_net.net.weights();
-        let mut neuron_net = Net {
+        let neuron_net = Net {
             net: PlasticNetwork::new_neuron_level(config, neurons, weights),
             conv: None,
             input: synapse_net.input.clone(),
             image: None,
         };
-        let per_synapse = measure(&mut synapse_net, p, budget);
-        let per_neuron = measure(&mut neuron_net, p, budget);
+        let per_synapse = measure(synapse_net, budget);
+        let per_neuron = measure(neuron_net, budget);
         let pct = 100.0 * per_neuron * 8.0 * synapses / (triad * 1e9);
         println!(
             "ant neuron-level (NcHL) P={p}: {per_neuron:.0} agent-steps/s vs per-synapse {per_synapse:.0} -> {:.2}x ({pct:.0}% of triad at 8 B/synapse)",
@@ -249,7 +281,7 @@ fn merged_rules(triad: f64, budget: Duration) {
         .collect();
     let assignment = RuleAssignment::new(layers, &shapes).expect("every rule used");
     for p in [1024, 4096] {
-        let mut synapse_net = build(&ant, p, UpdateKernel::Fused, &device);
+        let synapse_net = build(&ant, p, UpdateKernel::Fused, &device);
         let config = synapse_net.net.config().clone();
         let tables = shapes
             .iter()
@@ -261,14 +293,14 @@ fn merged_rules(triad: f64, budget: Duration) {
             })
             .collect();
         let weights = synapse_net.net.weights();
-        let mut merged_net = Net {
+        let merged_net = Net {
             net: PlasticNetwork::new_merged(config, tables, &assignment, weights),
             conv: None,
             input: synapse_net.input.clone(),
             image: None,
         };
-        let per_synapse = measure(&mut synapse_net, p, budget);
-        let merged = measure(&mut merged_net, p, budget);
+        let per_synapse = measure(synapse_net, budget);
+        let merged = measure(merged_net, budget);
         let pct = 100.0 * merged * 12.0 * synapses / (triad * 1e9);
         println!(
             "ant merged rules (128/layer) P={p}: {merged:.0} agent-steps/s vs per-synapse {per_synapse:.0} -> {:.2}x ({pct:.0}% of triad at 12 B/synapse)",
@@ -290,8 +322,8 @@ fn coefficient_precision(triad: f64, budget: Duration) {
             CoefficientPrecision::Bf16,
             CoefficientPrecision::F16,
         ] {
-            let mut net = build_stored(&ant, p, UpdateKernel::Fused, precision, &device);
-            let rate = measure(&mut net, p, budget);
+            let net = build_stored(&ant, p, UpdateKernel::Fused, precision, &device);
+            let rate = measure(net, budget);
             let bytes = (2 * 4 + 4 * precision.bytes()) as f64 * synapses;
             rates.push((precision, rate, 100.0 * rate * bytes / (triad * 1e9)));
         }
@@ -465,62 +497,51 @@ fn main() {
             {
                 continue;
             }
-            let ps: &[usize] = if gpu {
-                &[1024, 4096, 16384]
-            } else {
-                &[1, 64, 1024, 4096]
-            };
             // `--populations 16,64` replaces the Ant and CarRacing sizes (e.g. the software
             // Vulkan driver, whose default buffer limits hold only small populations).
             let custom = populations();
-            let ps = custom.as_deref().unwrap_or(ps);
-            for &p in ps {
-                let mut net = build(&ant, p, kernel, &device);
-                let Some(rate) = try_measure(&mut net, p, budget) else {
-                    println!(
-                        "{:<8} {:<10} {kernel:?} {p:>6}: the device could not hold it",
-                        "ant", name
-                    );
-                    continue;
-                };
-                let pct = 100.0 * rate * bytes_per_step / (triad * 1e9);
-                println!(
-                    "{:<8} {:<10} {:<10} {:>6} {:>14.0} {:>8.0}% {:>9.2}",
-                    "ant",
-                    name,
-                    net.net.step_kernel(),
-                    p,
-                    rate,
-                    pct,
-                    rate / NUMPY_ANCHOR
-                );
-            }
-            let car = Architecture::car_racing();
-            let ps: &[usize] = match (gpu, quick) {
+            let ant_sizes: &[usize] = if gpu {
+                &[1024, 4096, 8192, 16384]
+            } else {
+                &[1, 64, 1024, 4096]
+            };
+            let car_sizes: &[usize] = match (gpu, quick) {
                 (true, _) => &[256, 1024],
                 (false, true) => &[1, 64],
                 (false, false) => &[1, 64, 256],
             };
-            let ps = custom.as_deref().unwrap_or(ps);
-            for &p in ps {
-                let mut net = build(&car, p, kernel, &device);
-                let Some(rate) = try_measure(&mut net, p, budget) else {
+            let car = Architecture::car_racing();
+            for (net_name, arch, sizes) in [("ant", &ant, ant_sizes), ("car", &car, car_sizes)] {
+                for &p in custom.as_deref().unwrap_or(sizes) {
+                    let (mut nets, split) = build_population(arch, p, kernel, &device);
+                    let rate = match try_measure(&mut nets, budget) {
+                        Ok(rate) => rate,
+                        Err(e) => {
+                            println!(
+                                "{net_name:<8} {name:<10} {kernel:?} {p:>6}: the device could not run it: {e}"
+                            );
+                            continue;
+                        }
+                    };
+                    // The triad is the CPU's; a GPU row states its useful traffic instead.
+                    let (pct, numpy, traffic) = match (net_name, gpu) {
+                        ("ant", false) => (
+                            format!("{:.0}%", 100.0 * rate * bytes_per_step / (triad * 1e9)),
+                            format!("{:.2}", rate / NUMPY_ANCHOR),
+                            String::new(),
+                        ),
+                        ("ant", true) => (
+                            "-".into(),
+                            format!("{:.2}", rate / NUMPY_ANCHOR),
+                            format!(" ({:.0} GB/s useful traffic)", rate * bytes_per_step / 1e9),
+                        ),
+                        _ => ("-".into(), "-".into(), String::new()),
+                    };
                     println!(
-                        "{:<8} {:<10} {kernel:?} {p:>6}: the device could not hold it",
-                        "car", name
+                        "{net_name:<8} {name:<10} {:<10} {p:>6} {rate:>14.0} {pct:>9} {numpy:>9}{traffic}{split}",
+                        nets[0].net.step_kernel(),
                     );
-                    continue;
-                };
-                println!(
-                    "{:<8} {:<10} {:<10} {:>6} {:>14.0} {:>9} {:>9}",
-                    "car",
-                    name,
-                    net.net.step_kernel(),
-                    p,
-                    rate,
-                    "-",
-                    "-"
-                );
+                }
             }
         }
     }

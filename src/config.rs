@@ -208,6 +208,16 @@ impl Config {
             chunk: self.run.chunk,
         }
         .resolve(self.population, genome_len, synapses, &device);
+        let on_device = crate::limits::device_tensor_agents(genome_len, synapses);
+        if !crate::device::is_cpu(&device) && at_once > on_device {
+            return Err(format!(
+                "key `run.chunk` = {at_once}: on `{}` at most {on_device} agents of this network \
+                 fit one evaluation chunk (a GPU binds at most {} per tensor); set a smaller \
+                 `run.chunk`, or 0 for automatic",
+                self.run.device,
+                crate::limits::human_bytes(crate::limits::MAX_DEVICE_TENSOR_BYTES as f64)
+            ));
+        }
         crate::limits::check_memory(
             &format!("key `population` = {}", self.population),
             crate::limits::population_bytes(self.population, at_once, genome_len, synapses),
@@ -445,5 +455,27 @@ mod tests {
         assert!(msg("seed=1\nx=2").contains("line break"));
         let m = msg("population=1000000000000");
         assert!(m.contains("population") && m.contains("memory"), "{m}");
+    }
+
+    /// A chunk whose tensors a GPU cannot bind is refused up front, not an allocation failure
+    /// in the first generation; the same chunk on the CPU is fine.
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn a_chunk_past_the_device_tensor_limit_is_refused_on_a_gpu() {
+        let base = ["task.name=ant".to_string(), "population=20000".into()];
+        let with = |extra: &[&str]| {
+            let mut sets = base.to_vec();
+            sets.extend(extra.iter().map(|s| s.to_string()));
+            Config::parse(QUICK_START, "big.toml", &sets)
+        };
+        let err = with(&["run.device=\"wgpu\"", "run.chunk=10000"]).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("run.chunk") && msg.contains("10000") && msg.contains("8738"),
+            "{msg}"
+        );
+        with(&["run.device=\"wgpu\"", "run.chunk=8738"]).unwrap();
+        with(&["run.device=\"wgpu\""]).unwrap();
+        with(&["run.chunk=10000"]).unwrap();
     }
 }

@@ -17,6 +17,18 @@ pub const MAX_ROLLOUTS: usize = 100_000;
 /// Largest render frame side, in pixels (GIF allows 65,535; nobody watches a 4k GIF).
 pub const MAX_RENDER_SIDE: u32 = 4096;
 
+/// Largest single tensor a GPU backend binds: wgpu caps a storage-buffer binding at
+/// `i32::MAX` bytes (wgpu-hal's `MAX_I32_BINDING_SIZE`) on every adapter without 64-bit shader
+/// indexing, whatever the card's memory; a larger tensor fails to allocate.
+pub const MAX_DEVICE_TENSOR_BYTES: u64 = i32::MAX as u64;
+
+/// Most agents whose per-agent tensors (genome rows of `genome_len` numbers, and every layer's
+/// five coefficient arrays over `synapses`) fit one device tensor each.
+pub fn device_tensor_agents(genome_len: usize, synapses: usize) -> usize {
+    let bytes_per_agent = 4 * genome_len.max(5 * synapses).max(1) as u64;
+    (MAX_DEVICE_TENSOR_BYTES / bytes_per_agent).max(1) as usize
+}
+
 /// Reads a whole file, refusing files larger than `cap` bytes (`what` names the kind of file
 /// in the error). Special files that never end are caught by the cap, not by their size.
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> std::io::Result<Vec<u8>> {

@@ -262,7 +262,8 @@ fn read_host(t: Tensor<2>) -> Vec<f32> {
 /// How a population is split for evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chunking {
-    /// Agents evaluated together; 0 = automatic (cache-sized on CPU, all on a GPU).
+    /// Agents evaluated together; 0 = automatic (cache-sized on CPU; on a GPU, halves, or
+    /// smaller equal pairs where a half would not fit the device's tensor limit).
     pub chunk: usize,
 }
 
@@ -279,9 +280,16 @@ impl Chunking {
             return self.chunk.min(population);
         }
         if !crate::device::is_cpu(device) {
-            // Two halves, which [`evaluate_rows`] runs concurrently: one half's environments
-            // step on the CPU threads while the device runs the other half's networks.
-            return population.div_ceil(2).max(1);
+            // Two halves, which [`evaluate_rows`] runs two at a time: one half's environments
+            // step on the CPU threads while the device runs the other half's networks. Pairs
+            // of equal chunks instead where a half's tensors would pass the device's binding
+            // limit (Ant above ≈ 17k candidates, CarRacing above ≈ 2.3k).
+            let most = crate::limits::device_tensor_agents(genome_len, synapses);
+            let mut chunks = 2;
+            while population.div_ceil(chunks) > most {
+                chunks += 2;
+            }
+            return population.div_ceil(chunks).max(1);
         }
         // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3), but
         // batch at least 32 agents: fewer leave the cores idle between the per-step ops
@@ -525,4 +533,39 @@ fn evaluate_chunk(
         result.per_variant.push(stats.fitness);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::architecture::Architecture;
+
+    /// On a GPU the population runs as two halves, or as more equal chunks (an even count, so
+    /// they pair up) where a half's tensors would pass the device's binding limit.
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn gpu_chunks_are_halves_until_a_half_would_not_fit_the_device() {
+        let gpu = crate::device::device_from_name("wgpu").unwrap();
+        let auto = Chunking { chunk: 0 };
+        let ant = Architecture::ant().synapses();
+        let (ant_genome, car) = (5 * ant, Architecture::car_racing().synapses());
+        let car_genome = 5 * car + 1362;
+        assert_eq!(crate::limits::device_tensor_agents(ant_genome, ant), 8738);
+        assert_eq!(auto.resolve(4096, ant_genome, ant, &gpu), 2048);
+        assert_eq!(auto.resolve(16384, ant_genome, ant, &gpu), 8192);
+        assert_eq!(auto.resolve(20000, ant_genome, ant, &gpu), 5000);
+        assert_eq!(auto.resolve(1024, car_genome, car, &gpu), 512);
+        assert_eq!(auto.resolve(4096, car_genome, car, &gpu), 1024);
+        for p in [2, 3, 1000, 2345, 9999, 65536] {
+            let c = auto.resolve(p, car_genome, car, &gpu);
+            let bytes = 4 * c as u64 * car_genome as u64;
+            assert!(
+                bytes <= crate::limits::MAX_DEVICE_TENSOR_BYTES,
+                "P={p}: {c}"
+            );
+            assert!(p.div_ceil(c) >= 2.min(p), "P={p}: {c}");
+        }
+        let cpu = crate::device::default_cpu();
+        assert_eq!(auto.resolve(20000, ant_genome, ant, &cpu), 51);
+    }
 }
