@@ -13,6 +13,12 @@
 #   benches/gpu.sh run     # there: installs the loader, prints the GPU, runs the packed benches
 #   benches/gpu.sh local   # a GPU machine with Rust on it: build and run in place
 #
+# The GPU kernel's correctness tests (tests/plastic.rs: every rule against the scalar oracle;
+# tests/backends.rs: wgpu against flex, the overlapped halves) on the real GPU, likewise:
+#
+#   benches/gpu.sh pack-tests   # here: into target/gpu-tests/ (≈ 25 MB; carry it alone)
+#   device run: command "benches/gpu.sh run-tests", carry ["target/gpu-tests"], timeout_s 300
+#
 # Every stage appends to $OUT/gpu.log when OUT is set (the device tool brings $OUT back).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,13 +51,14 @@ describe_machine() {
   echo "$(nproc) CPU threads"
 }
 
-# The executable cargo built for bench $2, read from its JSON messages in file $1.
-bench_executable() {
+# The executable cargo built for target $2 of kind $3 (bench or test), read from its JSON
+# messages in file $1.
+built_executable() {
   python3 -c 'import json, sys
 for m in map(json.loads, open(sys.argv[1])):
     t = m.get("target", {})
-    if m.get("executable") and t.get("name") == sys.argv[2] and "bench" in t.get("kind", []):
-        print(m["executable"])' "$1" "$2" | tail -1
+    if m.get("executable") and t.get("name") == sys.argv[2] and sys.argv[3] in t.get("kind", []):
+        print(m["executable"])' "$1" "$2" "$3" | tail -1
 }
 
 pack() {
@@ -59,22 +66,65 @@ pack() {
   cargo build --release --features "$FEATURES" --benches --message-format=json >"$messages"
   rm -rf "$PACK" && mkdir -p "$PACK"
   for b in "${BENCHES[@]}"; do
-    bin=$(bench_executable "$messages" "$b")
+    bin=$(built_executable "$messages" "$b" bench)
     [ -n "$bin" ] || { echo "cargo built no bench named $b" >&2; exit 1; }
     strip -o "$PACK/$b" "$bin"
     xz -9 -T0 "$PACK/$b"
   done
+  download_vulkan "$PACK"
+  du -sh "$PACK"
+  echo "now: device run, command \"benches/gpu.sh run\", carry [\"$PACK\"], timeout_s 600"
+}
+
+# The Vulkan loader and glvnd (the NVIDIA driver loads through libGLX_nvidia) into folder $1.
+download_vulkan() {
   local lists=/tmp/gpu-pack-apt
   local o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=$lists"
   mkdir -p "$lists/partial"
   # shellcheck disable=SC2086
   apt-get $o update >/dev/null
   # shellcheck disable=SC2086
-  # The NVIDIA Vulkan driver (libGLX_nvidia) needs glvnd's dispatch libraries beside the loader.
-  # shellcheck disable=SC2086
-  (cd "$PACK" && apt-get $o download libvulkan1 libglvnd0 libglx0 libgl1 libegl1)
-  du -sh "$PACK"
-  echo "now: device run, command \"benches/gpu.sh run\", carry [\"$PACK\"], timeout_s 600"
+  (cd "$1" && apt-get $o download libvulkan1 libglvnd0 libglx0 libgl1 libegl1)
+}
+
+pack_tests() {
+  local messages=/tmp/gpu-pack-tests.json dir=target/gpu-tests
+  cargo test --release --features "$FEATURES" --no-run --test plastic --test backends \
+    --message-format=json >"$messages"
+  rm -rf "$dir" && mkdir -p "$dir"
+  for t in plastic backends; do
+    bin=$(built_executable "$messages" "$t" test)
+    [ -n "$bin" ] || { echo "cargo built no test named $t" >&2; exit 1; }
+    strip -o "$dir/$t" "$bin"
+    xz -9 -T0 "$dir/$t"
+  done
+  download_vulkan "$dir"
+  du -sh "$dir"
+}
+
+# Installs the packed Vulkan loader and glvnd from folder $1 where missing, and points the
+# loader at the NVIDIA driver where the machine keeps it outside the standard path.
+install_vulkan() {
+  if ! ldconfig -p | grep -q 'libvulkan.so.1' || ! ldconfig -p | grep -q 'libGLdispatch.so.0'; then
+    for f in "$1"/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  fi
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
+    export VK_DRIVER_FILES=$icd
+  fi
+}
+
+run_tests() {
+  local dir=target/gpu-tests bin=/tmp/hebbian-gpu-tests
+  [ -d "$dir" ] || { echo "no $dir: run 'benches/gpu.sh pack-tests' here and carry it" >&2; exit 1; }
+  install_vulkan "$dir"
+  describe_machine | log
+  mkdir -p "$bin"
+  for t in plastic backends; do
+    unxz_to "$dir/$t.xz" "$bin/$t"
+    timeout 240 "$bin/$t" 2>&1 | log || echo "$t failed: exit status ${PIPESTATUS[0]}" | log
+  done
 }
 
 unxz_to() {
@@ -88,14 +138,7 @@ unxz_to() {
 
 run_packed() {
   [ -d "$PACK" ] || { echo "no $PACK: run 'benches/gpu.sh pack' here and carry it" >&2; exit 1; }
-  if ! ldconfig -p | grep -q 'libvulkan.so.1' || ! ldconfig -p | grep -q 'libGLdispatch.so.0'; then
-    for f in "$PACK"/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-  fi
-  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-  if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
-    export VK_DRIVER_FILES=$icd
-  fi
+  install_vulkan "$PACK"
   describe_machine | log
   local bin=/tmp/hebbian-gpu
   mkdir -p "$bin"
@@ -120,5 +163,7 @@ case "${1:-}" in
   pack) pack ;;
   run) run_packed ;;
   local) run_local ;;
-  *) echo "usage: benches/gpu.sh pack | run | local (see the comment at the top)" >&2; exit 2 ;;
+  pack-tests) pack_tests ;;
+  run-tests) run_tests ;;
+  *) echo "usage: benches/gpu.sh pack | run | local | pack-tests | run-tests (see the comment at the top)" >&2; exit 2 ;;
 esac
