@@ -33,10 +33,10 @@ fn ant_training_means(file: &str) -> Vec<f32> {
 
 #[test]
 fn shipped_ant_model_walks_on_its_training_morphologies() {
-    let means = ant_training_means("ant_ABCD_lr_P256_g274.safetensors");
-    // models/README.md: intact 1266.3 ± 93.4, right_damaged 1471.8 ± 108.2 over 100 rollouts
-    // (these 6: 1254.5, 1480.3); a random network (generation 0) scores about −3.
-    assert!(means[0] > 1100.0 && means[1] > 1300.0, "{means:?}");
+    let means = ant_training_means("ant_ABCD_lr_P256_g294.safetensors");
+    // models/README.md: intact 1307.3 ± 55.3, right_damaged 1494.8 ± 53.3 over 100 rollouts
+    // (these 6: 1291.3, 1471.2); a random network (generation 0) scores about −3.
+    assert!(means[0] > 1150.0 && means[1] > 1350.0, "{means:?}");
 }
 
 /// The earlier snapshot of the same run that the README's Ant analyses and GIFs were made with.
