@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU figures in one go, sized for one 15-minute window on a lent GPU machine: the batched
-# Hebbian step (Ant net P = 1024, 4096, 16384; CarRacing net P = 256, 1024) and full rollouts
+# Hebbian step (Ant net P = 1024, 4096, 8192, 16384; CarRacing net P = 256, 1024) and full rollouts
 # with the networks on the GPU and the environments on CPU threads. Prints the device first.
 #
 # The lent machine (the `device` tool) has no Rust toolchain, no crate registry and no network,
@@ -34,7 +34,7 @@ log() { if [ -n "${OUT:-}" ]; then tee -a "$OUT/gpu.log"; else cat; fi; }
 bench_limit() {
   case "$1" in
     hebbian_step) echo 240 ;;
-    *) echo 150 ;;
+    *) echo 200 ;;
   esac
 }
 

@@ -111,11 +111,31 @@ pub fn print_rollouts(task: &str, what: &str, reference_per_core: f64, cases: &[
     let precisions = arg("coefficient-precision").unwrap_or_else(|| "f32".into());
     for &(p, steps) in one.as_ref().map_or(cases, |c| c.as_slice()) {
         for precision in precisions.split(',') {
-            print_rollout(task, what, reference_per_core, &device, precision, p, steps);
+            // On a GPU a case's first run compiles and tunes its kernels (for every batch
+            // shape the finished agents' compaction makes); the second is what every later
+            // generation of a training run costs.
+            let passes: &[&str] = if on_gpu() {
+                &[", cold: kernels compiled", ", warm"]
+            } else {
+                &[""]
+            };
+            for pass in passes {
+                print_rollout(
+                    task,
+                    what,
+                    reference_per_core,
+                    &device,
+                    precision,
+                    p,
+                    steps,
+                    pass,
+                );
+            }
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_rollout(
     task: &str,
     what: &str,
@@ -124,6 +144,7 @@ fn print_rollout(
     precision: &str,
     p: usize,
     steps: usize,
+    pass: &str,
 ) {
     let threads = rayon::current_num_threads() as f64;
     let f = full_rollout(task, p, steps, device, precision);
@@ -131,7 +152,7 @@ fn print_rollout(
         String::new()
     } else {
         format!(", {precision} coefficients")
-    };
+    } + pass;
     println!(
         "{task} full Hebbian rollout ({what}, {device}{label}) P={p}, {steps} steps: {:.0} agent-steps/s on \
          {threads} threads ({:.0} per core, {:.1}x the reference's {reference_per_core}); \
