@@ -61,17 +61,25 @@ for m in map(json.loads, open(sys.argv[1])):
         print(m["executable"])' "$1" "$2" "$3" | tail -1
 }
 
+# Packs the executables named $4... of kind $2 (bench or test), built per cargo's messages in
+# file $1, stripped and xz-compressed, with the Vulkan libraries, into a fresh folder $3.
+pack_executables() {
+  local messages=$1 kind=$2 dir=$3
+  shift 3
+  rm -rf "$dir" && mkdir -p "$dir"
+  for name in "$@"; do
+    bin=$(built_executable "$messages" "$name" "$kind")
+    [ -n "$bin" ] || { echo "cargo built no $kind named $name" >&2; exit 1; }
+    strip -o "$dir/$name" "$bin"
+    xz -9 -T0 "$dir/$name"
+  done
+  download_vulkan "$dir"
+}
+
 pack() {
   local messages=/tmp/gpu-pack-build.json
   cargo build --release --features "$FEATURES" --benches --message-format=json >"$messages"
-  rm -rf "$PACK" && mkdir -p "$PACK"
-  for b in "${BENCHES[@]}"; do
-    bin=$(built_executable "$messages" "$b" bench)
-    [ -n "$bin" ] || { echo "cargo built no bench named $b" >&2; exit 1; }
-    strip -o "$PACK/$b" "$bin"
-    xz -9 -T0 "$PACK/$b"
-  done
-  download_vulkan "$PACK"
+  pack_executables "$messages" bench "$PACK" "${BENCHES[@]}"
   du -sh "$PACK"
   echo "now: device run, command \"benches/gpu.sh run\", carry [\"$PACK\"], timeout_s 600"
 }
@@ -91,14 +99,7 @@ pack_tests() {
   local messages=/tmp/gpu-pack-tests.json dir=target/gpu-tests
   cargo test --release --features "$FEATURES" --no-run --test plastic --test backends \
     --message-format=json >"$messages"
-  rm -rf "$dir" && mkdir -p "$dir"
-  for t in plastic backends; do
-    bin=$(built_executable "$messages" "$t" test)
-    [ -n "$bin" ] || { echo "cargo built no test named $t" >&2; exit 1; }
-    strip -o "$dir/$t" "$bin"
-    xz -9 -T0 "$dir/$t"
-  done
-  download_vulkan "$dir"
+  pack_executables "$messages" test "$dir" plastic backends
   du -sh "$dir"
 }
 
