@@ -462,6 +462,10 @@ mod tests {
     #[cfg(feature = "wgpu")]
     #[test]
     fn a_chunk_past_the_device_tensor_limit_is_refused_on_a_gpu() {
+        let what = "a_chunk_past_the_device_tensor_limit_is_refused_on_a_gpu";
+        if crate::device::device_or_skip("wgpu", what).is_none() {
+            return;
+        }
         let base = ["task.name=ant".to_string(), "population=20000".into()];
         let with = |extra: &[&str]| {
             let mut sets = base.to_vec();

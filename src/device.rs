@@ -18,6 +18,10 @@ pub enum DeviceError {
         "device `{name}` was not compiled in; rebuild with `--features {feature}` (e.g. `cargo run --release --features {feature} -- ...`)"
     )]
     NotCompiled { name: String, feature: String },
+    #[error(
+        "device `wgpu`: this machine has no GPU adapter (none answered on Vulkan, DX12 or OpenGL); install a driver (without a GPU, Mesa's software Vulkan: `apt-get install mesa-vulkan-drivers`) or use `--device flex`"
+    )]
+    NoAdapter,
 }
 
 /// Returns the device for a backend name (`flex`, `ndarray`, `wgpu`).
@@ -47,7 +51,11 @@ pub fn device_from_name(name: &str) -> Result<Device, DeviceError> {
         }
         "wgpu" => {
             #[cfg(feature = "wgpu")]
-            return Ok(Device::wgpu(Default::default()));
+            return if wgpu_adapter_available() {
+                Ok(Device::wgpu(Default::default()))
+            } else {
+                Err(DeviceError::NoAdapter)
+            };
             #[allow(unreachable_code)]
             Err(not_compiled())
         }
@@ -55,7 +63,51 @@ pub fn device_from_name(name: &str) -> Result<Device, DeviceError> {
     }
 }
 
-/// Names of the backends compiled into this build.
+/// Whether wgpu finds an adapter on any API its runtime tries (Vulkan, DX12, OpenGL), asked
+/// once per process. Without one, the runtime panics on its own thread at the first tensor
+/// (and the caller then with an opaque channel error); asking first turns that into
+/// [`DeviceError::NoAdapter`].
+#[cfg(feature = "wgpu")]
+fn wgpu_adapter_available() -> bool {
+    use cubecl::wgpu::wgpu;
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        [
+            wgpu::Backend::Vulkan,
+            wgpu::Backend::Dx12,
+            wgpu::Backend::Gl,
+        ]
+        .into_iter()
+        .any(|backend| {
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends: backend.into(),
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            !cubecl::future::block_on(instance.enumerate_adapters(backend.into())).is_empty()
+        })
+    })
+}
+
+/// The device for `name`, or `None` after saying on stderr why `what` is skipped, when the
+/// backend is compiled in but this machine has no adapter for it: a GPU test's visible skip.
+/// With `HEBBIAN_REQUIRE_ALL=1` (as `.ci/run` sets, having installed a driver) a missing
+/// adapter fails instead. Any other error panics.
+pub fn device_or_skip(name: &str, what: &str) -> Option<Device> {
+    match device_from_name(name) {
+        Ok(device) => Some(device),
+        Err(DeviceError::NoAdapter) => {
+            assert!(
+                std::env::var("HEBBIAN_REQUIRE_ALL").as_deref() != Ok("1"),
+                "{what}: no `{name}` adapter, and HEBBIAN_REQUIRE_ALL=1"
+            );
+            eprintln!("skipped {what}: {}", DeviceError::NoAdapter);
+            None
+        }
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// Names of the backends compiled into this build and usable on this machine.
 pub fn compiled_backends() -> Vec<&'static str> {
     BACKENDS
         .iter()

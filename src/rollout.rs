@@ -545,7 +545,10 @@ mod tests {
     #[cfg(feature = "wgpu")]
     #[test]
     fn gpu_chunks_are_halves_until_a_half_would_not_fit_the_device() {
-        let gpu = crate::device::device_from_name("wgpu").unwrap();
+        let what = "gpu_chunks_are_halves_until_a_half_would_not_fit_the_device";
+        let Some(gpu) = crate::device::device_or_skip("wgpu", what) else {
+            return;
+        };
         let auto = Chunking { chunk: 0 };
         let ant = Architecture::ant().synapses();
         let (ant_genome, car) = (5 * ant, Architecture::car_racing().synapses());

@@ -79,6 +79,48 @@ fn bad_arguments_fail_cleanly() {
     assert_eq!(std::fs::read_dir(not_a_run.path()).unwrap().count(), 0);
 }
 
+/// `--device wgpu` on a machine with no GPU driver: a clear error naming the fix, before any
+/// run folder exists (the GPU runtime itself panics on its own thread at the first tensor).
+/// The drivers are hidden from this one process through the Vulkan loader's and glvnd's
+/// variables.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_without_an_adapter_fails_cleanly() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let run = out_dir.path().join("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_hebbian"))
+        .args([
+            "train",
+            "--device",
+            "wgpu",
+            "--set",
+            "generations=1",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(&run)
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_LOADER_DRIVERS_DISABLE", "*")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+        .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        // A driver these variables do not reach (a Windows or macOS adapter, say).
+        eprintln!("skipped: this machine's GPU adapter could not be hidden");
+        return;
+    }
+    assert!(
+        err.contains("no GPU adapter")
+            && err.contains("--device flex")
+            && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!run.exists(), "a run folder was created");
+}
+
 /// Trains a 1-generation model of `config` into a fresh folder and returns it.
 fn tiny_model(config: &str, extra: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
