@@ -57,6 +57,8 @@ struct Net {
     conv: Option<ConvFrontEnd>,
     input: Tensor<2>,
     image: Option<Tensor<4>>,
+    /// The image on the host, for steps that upload it as a rollout does every step.
+    image_host: Option<(Vec<f32>, [usize; 4])>,
 }
 
 fn build(arch: &Architecture, p: usize, kernel: UpdateKernel, device: &Device) -> Net {
@@ -104,13 +106,13 @@ fn build_stored(
             ),
         )
     });
-    let image = arch.conv.map(|c| {
+    let image_host = arch.conv.map(|c| {
         let n = p * 3 * c.input_size * c.input_size;
-        Tensor::from_data(
-            TensorData::new(host(n, 1.0, 4), [p, 3, c.input_size, c.input_size]),
-            device,
-        )
+        (host(n, 1.0, 4), [p, 3, c.input_size, c.input_size])
     });
+    let image = image_host
+        .as_ref()
+        .map(|(data, shape)| Tensor::from_data(TensorData::new(data.clone(), *shape), device));
     let input = Tensor::from_data(
         TensorData::new(
             host(p * arch.layer_sizes[0], 1.0, 5),
@@ -123,18 +125,28 @@ fn build_stored(
         conv,
         input,
         image,
+        image_host,
     }
 }
 
 /// Agent-steps per second over at least `budget` of steps (after 3 warm-up steps) of `nets`
 /// stepped one after another (a population split into chunks, as rollouts split it), or the
 /// device's error when it cannot run them.
-fn try_measure(nets: &mut [Net], budget: Duration) -> Result<f64, String> {
+/// With `upload`, the conv nets' images cross from the host every step, as a rollout's
+/// observations do.
+fn try_measure(nets: &mut [Net], budget: Duration, upload: bool) -> Result<f64, String> {
     let p: usize = nets.iter().map(|n| n.input.dims()[0]).sum();
     let step = |nets: &mut [Net]| -> Result<(), String> {
         for net in nets.iter_mut() {
-            let x = match (&net.conv, &net.image) {
-                (Some(c), Some(img)) => c.forward(img.clone()),
+            let x = match (&net.conv, &net.image, &net.image_host) {
+                (Some(c), Some(_), Some((data, shape))) if upload => {
+                    let device = net.input.device();
+                    c.forward(Tensor::from_data(
+                        TensorData::new(data.clone(), *shape),
+                        &device,
+                    ))
+                }
+                (Some(c), Some(img), _) => c.forward(img.clone()),
                 _ => net.input.clone(),
             };
             let y = net.net.step(x);
@@ -155,7 +167,7 @@ fn try_measure(nets: &mut [Net], budget: Duration) -> Result<f64, String> {
 }
 
 fn measure(net: Net, budget: Duration) -> f64 {
-    try_measure(&mut [net], budget).expect("the CPU holds the population")
+    try_measure(&mut [net], budget, false).expect("the CPU holds the population")
 }
 
 /// A population of `p` on `device` as the rollouts hold it: one network, or on a GPU equal
@@ -251,6 +263,7 @@ fn neuron_level(triad: f64, budget: Duration) {
             conv: None,
             input: synapse_net.input.clone(),
             image: None,
+            image_host: None,
         };
         let per_synapse = measure(synapse_net, budget);
         let per_neuron = measure(neuron_net, budget);
@@ -298,6 +311,7 @@ fn merged_rules(triad: f64, budget: Duration) {
             conv: None,
             input: synapse_net.input.clone(),
             image: None,
+            image_host: None,
         };
         let per_synapse = measure(synapse_net, budget);
         let merged = measure(merged_net, budget);
@@ -521,7 +535,7 @@ fn main() {
             for (net_name, arch, sizes) in [("ant", &ant, ant_sizes), ("car", &car, car_sizes)] {
                 for &p in custom.as_deref().unwrap_or(sizes) {
                     let (mut nets, split) = build_population(arch, p, kernel, &device);
-                    let rate = match try_measure(&mut nets, budget) {
+                    let rate = match try_measure(&mut nets, budget, false) {
                         Ok(rate) => rate,
                         Err(e) => {
                             println!(
@@ -548,6 +562,20 @@ fn main() {
                         "{net_name:<8} {name:<10} {:<10} {p:>6} {rate:>14.0} {pct:>9} {numpy:>9}{traffic}{split}",
                         nets[0].net.step_kernel(),
                     );
+                    // The same with the images uploaded every step: what a rollout pays on top
+                    // (observation traffic host → device).
+                    if arch.conv.is_some() {
+                        match try_measure(&mut nets, budget, true) {
+                            Ok(with) => println!(
+                                "{net_name:<8} {name:<10} {:<10} {p:>6} {with:>14.0} {:>9} {:>9} (images uploaded every step: {:.2}x)",
+                                nets[0].net.step_kernel(),
+                                "-",
+                                "-",
+                                with / rate
+                            ),
+                            Err(e) => println!("{net_name:<8} {name:<10} {p:>6} with upload: {e}"),
+                        }
+                    }
                 }
             }
         }
