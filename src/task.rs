@@ -6,7 +6,9 @@ use crate::architecture::Architecture;
 use crate::env::Env;
 use crate::env::car_racing::CarRacing;
 use crate::env::cartpole::CartPole;
-use crate::env::quadruped::{Ant, BUILTIN_NAMES, Morphology, RANDOM_DAMAGE, RandomDamageAnt};
+use crate::env::quadruped::{
+    Ant, BUILTIN_NAMES, Damage, Morphology, RANDOM_DAMAGE, RandomDamageAnt,
+};
 pub use crate::protocol::Protocol;
 
 /// A task or variant name this build does not know, or a morphology file it cannot load.
@@ -120,8 +122,9 @@ impl Task {
     }
 
     /// Keeps only the named variants (in that order); empty keeps them all. For the Ant a name
-    /// ending in `.xml` loads that MJCF morphology, and `random_damage` is a body with one
-    /// randomly cut shin, re-drawn every episode (list it N times for N bodies per candidate).
+    /// ending in `.xml` loads that MJCF morphology, `legK_shin_F` is the intact body with leg
+    /// K's shin at fraction F of its length, and `random_damage` is a body with one randomly
+    /// cut shin, re-drawn every episode (list it N times for N bodies per candidate).
     pub fn with_variants(mut self, names: &[String]) -> Result<Self, TaskError> {
         if names.is_empty() {
             return Ok(self);
@@ -132,13 +135,15 @@ impl Task {
                 chosen.push(v.clone());
             } else if self.name == "ant" && n == RANDOM_DAMAGE {
                 chosen.push(variant(RANDOM_DAMAGE, RandomDamageAnt::new));
-            } else if self.name == "ant" && Morphology::is_file_name(n) {
-                let morph = Morphology::from_mjcf_file(n)?;
-                chosen.push(ant_variant(morph));
+            } else if self.name == "ant"
+                && (Morphology::is_file_name(n) || Damage::from_name(n).is_some())
+            {
+                chosen.push(ant_variant(Morphology::by_name_or_file(n)?));
             } else {
                 let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
                 let files = if self.name == "ant" {
-                    ", random_damage or an MJCF file (*.xml)"
+                    ", random_damage, a damaged shin (legK_shin_F: leg K's shin at fraction F) \
+                     or an MJCF file (*.xml)"
                 } else {
                     ""
                 };

@@ -83,3 +83,28 @@ fn random_damage_trains_on_redrawn_bodies_and_evaluates_on_the_fixed_three() {
     let names: Vec<&str> = eval.variants.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["intact", "right_damaged", "left_damaged"]);
 }
+
+/// `legK_shin_F` names a damaged body wherever a variant is named (a damage sweep is a list of
+/// `--variant`s): `leg1_shin_0.25` is the paper's left-damaged body and scores as it does on
+/// the same env seed; a bad one is refused naming the form.
+#[test]
+fn damaged_shin_variants_are_named_bodies() {
+    let task =
+        Task::for_evaluation("ant", &["leg1_shin_0.25".into(), "left_damaged".into()]).unwrap();
+    let names: Vec<&str> = task.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["leg1_shin_0.250", "left_damaged"]);
+    let run = |v: usize| {
+        let mut env = (task.variants[v].factory)();
+        env.reset(11);
+        (0..60)
+            .map(|t| env.step(&[if t % 20 < 10 { 0.8 } else { -0.8 }; 8]).reward)
+            .sum::<f32>()
+    };
+    assert_eq!(run(0), run(1));
+    for bad in ["leg5_shin_0.5", "leg1_shin_2"] {
+        let err = Task::for_evaluation("ant", &[bad.into()]).err().unwrap().to_string();
+        assert!(err.contains(bad) && err.contains("legK_shin_F"), "{err}");
+    }
+    let err = Task::for_evaluation("ant", &["leg1_knee".into()]).err().unwrap().to_string();
+    assert!(err.contains("legK_shin_F"), "{err}");
+}

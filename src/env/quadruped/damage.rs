@@ -43,6 +43,24 @@ impl Damage {
         }
     }
 
+    /// The damage a variant name such as `leg1_shin_0.75` names (leg 1–4 in action order, the
+    /// shin at that fraction of its length; the name [`Self::morphology`] gives its body), so a
+    /// sweep over damages is a list of `--variant`s. `None` for names of another form; an
+    /// error for this form with a leg or fraction out of range.
+    pub fn from_name(name: &str) -> Option<Result<Self, String>> {
+        let (leg, fraction) = name.strip_prefix("leg")?.split_once("_shin_")?;
+        let parsed = match (leg.parse::<usize>(), fraction.parse::<f32>()) {
+            (Ok(leg @ 1..=4), Ok(fraction)) if (0.0..=1.0).contains(&fraction) => Ok(Self {
+                leg: leg - 1,
+                fraction,
+            }),
+            _ => Err(format!(
+                "`{name}`: a damaged-shin variant is legK_shin_F with K in 1..=4 and F in [0, 1]"
+            )),
+        };
+        Some(parsed)
+    }
+
     /// The intact ant with this damage.
     pub fn morphology(&self) -> Result<Morphology, MorphologyError> {
         let name = format!("leg{}_shin_{:.3}", self.leg + 1, self.fraction);
@@ -172,6 +190,52 @@ mod tests {
         .morphology()
         .unwrap();
         assert_eq!(drawn.legs, left.legs);
+    }
+
+    #[test]
+    fn damage_variant_names_parse_and_out_of_range_ones_are_refused() {
+        let d = |name: &str| Damage::from_name(name);
+        assert_eq!(
+            d("leg1_shin_0.25"),
+            Some(Ok(Damage {
+                leg: 0,
+                fraction: 0.25
+            }))
+        );
+        assert_eq!(
+            d("leg4_shin_1"),
+            Some(Ok(Damage {
+                leg: 3,
+                fraction: 1.0
+            }))
+        );
+        for bad in [
+            "leg0_shin_0.5",
+            "leg5_shin_0.5",
+            "leg1_shin_1.5",
+            "leg1_shin_-0.1",
+            "leg1_shin_x",
+            "leg1_shin_nan",
+        ] {
+            let err = d(bad).unwrap().unwrap_err();
+            assert!(err.contains(bad) && err.contains("legK_shin_F"), "{err}");
+        }
+        assert_eq!(d("intact"), None);
+        assert_eq!(d("left_damaged"), None);
+        // The name the body reports parses back to the same damage.
+        let body = Damage {
+            leg: 2,
+            fraction: 0.5,
+        }
+        .morphology()
+        .unwrap();
+        assert_eq!(
+            d(body.name()),
+            Some(Ok(Damage {
+                leg: 2,
+                fraction: 0.5
+            }))
+        );
     }
 
     #[test]

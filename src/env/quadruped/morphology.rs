@@ -244,11 +244,19 @@ impl Morphology {
         Self::from_mjcf_str(name, &format!("<built-in {name}>"), xml)
     }
 
-    /// A built-in morphology by name, or an MJCF file when the name ends in `.xml` (the one rule
+    /// A built-in morphology by name, a damaged shin (`leg1_shin_0.75`, see
+    /// [`super::Damage::from_name`]), or an MJCF file when the name ends in `.xml` (the one rule
     /// configs, `eval --variants` and `replay --morphology` share).
     pub fn by_name_or_file(name: &str) -> Result<Self, MorphologyError> {
         if Self::is_file_name(name) {
             Self::from_mjcf_file(name)
+        } else if let Some(damage) = super::Damage::from_name(name) {
+            damage
+                .map_err(|msg| MorphologyError::Invalid {
+                    file: format!("<{name}>"),
+                    msg,
+                })?
+                .morphology()
         } else {
             Self::builtin(name)
         }
