@@ -130,7 +130,7 @@ def episode(model, body, seed, net_class=None):
     for _ in range(BURN_IN):
         env.step(np.zeros(8))
     x0 = env.robot.body_xyz[0]
-    total, negative, steps = 0.0, 0, 0
+    total, negative, steps, ended = 0.0, 0, 0, "time limit"
     for t in range(MAX_ENV_STEPS - BURN_IN):
         obs, _, done, _ = env.step(net.step(x))
         progress = float(env.rewards[1])
@@ -140,8 +140,9 @@ def episode(model, body, seed, net_class=None):
         if t > GRACE:
             negative = negative + 1 if progress < 0 else 0
             if done or negative > MAX_NEGATIVE:
+                ended = "fall" if done else "backward"
                 break
-    result = dict(body=body, seed=seed, fitness=total, steps=steps,
+    result = dict(body=body, seed=seed, fitness=total, steps=steps, ended=ended,
                   dx=float(env.robot.body_xyz[0] - x0))
     env.close()
     return result
@@ -170,10 +171,13 @@ def main():
     for b in bodies:
         f = np.array([r["fitness"] for r in results if r["body"] == b])
         steps = np.array([r["steps"] for r in results if r["body"] == b])
+        ended = {k: sum(r["ended"] == k for r in results if r["body"] == b)
+                 for k in ("time limit", "fall", "backward")}
         summary[b] = dict(n=len(f), mean=float(f.mean()), std=float(f.std()), min=float(f.min()),
-                          max=float(f.max()), mean_steps=float(steps.mean()))
+                          max=float(f.max()), mean_steps=float(steps.mean()), ended=ended)
         print(f"{b:14s} n={len(f):3d}  Σprogress {f.mean():8.1f} ± {f.std():6.1f}  "
-              f"(min {f.min():.1f}, max {f.max():.1f}, mean steps {steps.mean():.0f})")
+              f"(min {f.min():.1f}, max {f.max():.1f}, mean steps {steps.mean():.0f}; ended: "
+              + ", ".join(f"{k} {v}" for k, v in ended.items()) + ")")
     print(f"# {time.time() - start:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
