@@ -102,9 +102,15 @@ fn damaged_shin_variants_are_named_bodies() {
     };
     assert_eq!(run(0), run(1));
     for bad in ["leg5_shin_0.5", "leg1_shin_2"] {
-        let err = Task::for_evaluation("ant", &[bad.into()]).err().unwrap().to_string();
+        let err = Task::for_evaluation("ant", &[bad.into()])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains(bad) && err.contains("legK_shin_F"), "{err}");
     }
-    let err = Task::for_evaluation("ant", &["leg1_knee".into()]).err().unwrap().to_string();
+    let err = Task::for_evaluation("ant", &["leg1_knee".into()])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("legK_shin_F"), "{err}");
 }
