@@ -285,10 +285,8 @@ impl Chunking {
             // of equal chunks instead where a half's tensors would pass the device's binding
             // limit (Ant above ≈ 17k candidates, CarRacing above ≈ 2.3k).
             let most = crate::limits::device_tensor_agents(genome_len, synapses);
-            let mut chunks = 2;
-            while population.div_ceil(chunks) > most {
-                chunks += 2;
-            }
+            // The fewest chunks that fit, rounded up to an even count so they pair up.
+            let chunks = population.div_ceil(most).max(2).next_multiple_of(2);
             return population.div_ceil(chunks).max(1);
         }
         // Keep weights + folded coefficients + genome rows around 24 MiB (a typical L3), but
