@@ -533,7 +533,7 @@ fn evaluate_chunk(
     result
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "wgpu"))]
 mod tests {
     use super::*;
     use crate::architecture::Architecture;
