@@ -51,6 +51,15 @@ const GRAVITY: f32 = 9.8;
 /// pybullet yields to at 17 N·m. But it breaks the stop regressions of
 /// `tests/quadruped_calibration.rs` (a resting ankle creeps 0.04 rad out, an "ankles up" hold
 /// leaks 0.07 rad, a hip stop rebounds at 0.7 rad/s), which pybullet does not do.
+///
+/// Stops under load (`stop_leaks_match_pybullet`, `tests/data/quadruped/pybullet_stop_leaks.py`):
+/// pybullet's damaged ankle folds through its 100° stop in walking gaits (≈ 1.1 rad past it) and
+/// its constant holds barely move; counting the (case, joint) pairs that pass a stop by more than
+/// 0.5 rad over 288 episodes (in both / pybullet only / ours only), these defaults give
+/// 25 / 42 / 110, `bullet_like` 46 / 21 / 46, and `bullet_like` with 6 sweeps instead of 5
+/// 40 / 27 / 20 (its suite: 0.727, 10 of 14 within 35 %, worst 74 %); 7 and 8 sweeps hold every
+/// stop (20 / 47 / 14, 19 / 48 / 12). The folds come from Bullet's solver not converging (cold
+/// start, few sweeps), which none of these settings reproduces case by case.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsConfig {
