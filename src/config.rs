@@ -41,6 +41,12 @@ pub struct TaskConfig {
     /// Env variants the training fitness averages over (e.g. Ant morphologies); empty = default.
     #[serde(default)]
     pub variants: Vec<String>,
+    /// The Ant's physics settings (`[task.physics]`, keys as the fields of
+    /// [`crate::env::quadruped::PhysicsConfig`]; unset keys keep their defaults), so that a run can
+    /// train on a candidate physics before it becomes the default. Stored with the run and its
+    /// models, so `eval`, `render` and `experiment` replay the physics it trained on. Ant only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physics: Option<crate::env::quadruped::PhysicsConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,8 +202,12 @@ impl Config {
         if self.generations == 0 {
             return Err("key `generations`: must be at least 1".into());
         }
-        Task::by_name(&self.task.name, &self.task.variants)
-            .map_err(|e| format!("key `task`: {e}"))?;
+        if let Some(physics) = &self.task.physics {
+            physics
+                .validate()
+                .map_err(|(key, why)| format!("key `task.physics.{key}`: {why}"))?;
+        }
+        self.task().map_err(|e| format!("key `task`: {e}"))?;
         let device = crate::device::device_from_name(&self.run.device)
             .map_err(|e| format!("key `run.device`: {e}"))?;
         self.es.validate()?;
@@ -268,7 +278,7 @@ impl Config {
 
     /// The task this config trains on.
     pub fn task(&self) -> Result<Task, crate::task::TaskError> {
-        Task::by_name(&self.task.name, &self.task.variants)
+        Task::by_name_with(&self.task.name, &self.task.variants, self.task.physics)
     }
 
     /// The merge schedule of a `merged` network (`None` for other granularities).

@@ -111,7 +111,7 @@ impl LoadedModel {
             config.run.device = d.to_string();
         }
         let device = crate::device::device_from_name(&config.run.device)?;
-        let task = Task::for_evaluation(&config.task.name, variants)?;
+        let task = Task::for_evaluation_with(&config.task.name, variants, config.task.physics)?;
         let mut spec = config.controller_spec(&task);
         let shapes = spec.architecture.layer_shapes();
         spec.assignment = read_model_assignment(path, &shapes)?.map(std::sync::Arc::new);

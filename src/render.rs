@@ -85,6 +85,7 @@ fn open(source: &PolicySource, options: &RenderOptions) -> Result<Policy, Render
                 task: TaskConfig {
                     name: task.clone(),
                     variants: Vec::new(),
+                    physics: None,
                 },
                 network: NetworkConfig::hebbian(Rule::AbcdLr),
                 es: Default::default(),

@@ -7,7 +7,7 @@ use crate::env::Env;
 use crate::env::car_racing::CarRacing;
 use crate::env::cartpole::CartPole;
 use crate::env::quadruped::{
-    Ant, BUILTIN_NAMES, Damage, Morphology, RANDOM_DAMAGE, RandomDamageAnt,
+    Ant, BUILTIN_NAMES, Damage, Morphology, PhysicsConfig, RANDOM_DAMAGE, RandomDamageAnt,
 };
 pub use crate::protocol::Protocol;
 
@@ -24,6 +24,8 @@ pub enum TaskError {
     },
     #[error(transparent)]
     Morphology(#[from] crate::env::quadruped::MorphologyError),
+    #[error("`physics` sets the Ant's physics; task `{task}` has none")]
+    PhysicsNotAnt { task: String },
 }
 
 /// Builds a fresh environment of one variant (e.g. one morphology).
@@ -46,6 +48,8 @@ pub struct Task {
     /// CartPole); Ant weights grow unbounded.
     pub default_normalize: bool,
     pub variants: Vec<EnvVariant>,
+    /// The physics every Ant variant is built with (other tasks ignore it).
+    pub ant_physics: PhysicsConfig,
 }
 
 impl Task {
@@ -58,6 +62,7 @@ impl Task {
             // the weights up within a few steps and ES finds no gradient.
             default_normalize: true,
             variants: vec![variant("cartpole", CartPole::new)],
+            ant_physics: PhysicsConfig::default(),
         }
     }
 
@@ -69,14 +74,23 @@ impl Task {
             protocol: Protocol::car_racing(),
             default_normalize: true,
             variants: vec![variant("car_racing", CarRacing::new)],
+            ant_physics: PhysicsConfig::default(),
         }
     }
 
     /// The Ant with all three shipped morphologies (intact, right_damaged, left_damaged).
     pub fn ant() -> Self {
+        Self::ant_with(PhysicsConfig::default())
+    }
+
+    /// The Ant with all three shipped morphologies on the given physics.
+    pub fn ant_with(physics: PhysicsConfig) -> Self {
         let variants = BUILTIN_NAMES
             .iter()
-            .map(|name| ant_variant(Morphology::builtin(name).expect("shipped morphology parses")))
+            .map(|name| {
+                let morph = Morphology::builtin(name).expect("shipped morphology parses");
+                ant_variant(morph, physics)
+            })
             .collect();
         Self {
             name: "ant".into(),
@@ -84,6 +98,7 @@ impl Task {
             protocol: Protocol::ant(),
             default_normalize: false,
             variants,
+            ant_physics: physics,
         }
     }
 
@@ -92,13 +107,23 @@ impl Task {
         &["cartpole", "car_racing", "ant"]
     }
 
-    /// A task with every variant it knows, and the variants it trains on by default.
-    fn known(name: &str) -> Result<(Self, &'static [&'static str]), TaskError> {
+    /// A task with every variant it knows, and the variants it trains on by default; `physics`
+    /// (the Ant only) replaces the default physics.
+    fn known(
+        name: &str,
+        physics: Option<PhysicsConfig>,
+    ) -> Result<(Self, &'static [&'static str]), TaskError> {
+        if physics.is_some() && name != "ant" && Self::names().contains(&name) {
+            return Err(TaskError::PhysicsNotAnt { task: name.into() });
+        }
         match name {
             "cartpole" => Ok((Self::cartpole(), &[])),
             "car_racing" => Ok((Self::car_racing(), &[])),
             // The paper trains on the mean over intact and right-damaged; left stays unseen.
-            "ant" => Ok((Self::ant(), &["intact", "right_damaged"])),
+            "ant" => Ok((
+                Self::ant_with(physics.unwrap_or_default()),
+                &["intact", "right_damaged"],
+            )),
             other => Err(TaskError::UnknownTask {
                 name: other.to_string(),
             }),
@@ -108,7 +133,16 @@ impl Task {
     /// The task for a name with its training variants (`variants`: names of env variants, or
     /// for the Ant paths to MJCF files; empty = the task's default training set).
     pub fn by_name(name: &str, variants: &[String]) -> Result<Self, TaskError> {
-        let (task, defaults) = Self::known(name)?;
+        Self::by_name_with(name, variants, None)
+    }
+
+    /// [`Self::by_name`] with the Ant's physics (`None` = the default physics).
+    pub fn by_name_with(
+        name: &str,
+        variants: &[String],
+        physics: Option<PhysicsConfig>,
+    ) -> Result<Self, TaskError> {
+        let (task, defaults) = Self::known(name, physics)?;
         if variants.is_empty() {
             let defaults: Vec<String> = defaults.iter().map(|s| s.to_string()).collect();
             return task.with_variants(&defaults);
@@ -118,7 +152,16 @@ impl Task {
 
     /// The task with every variant it knows (evaluation reports each one), or only `variants`.
     pub fn for_evaluation(name: &str, variants: &[String]) -> Result<Self, TaskError> {
-        Self::known(name)?.0.with_variants(variants)
+        Self::for_evaluation_with(name, variants, None)
+    }
+
+    /// [`Self::for_evaluation`] with the Ant's physics (`None` = the default physics).
+    pub fn for_evaluation_with(
+        name: &str,
+        variants: &[String],
+        physics: Option<PhysicsConfig>,
+    ) -> Result<Self, TaskError> {
+        Self::known(name, physics)?.0.with_variants(variants)
     }
 
     /// Keeps only the named variants (in that order); empty keeps them all. For the Ant a name
@@ -134,11 +177,15 @@ impl Task {
             if let Some(v) = self.variants.iter().find(|v| &v.name == n) {
                 chosen.push(v.clone());
             } else if self.name == "ant" && n == RANDOM_DAMAGE {
-                chosen.push(variant(RANDOM_DAMAGE, RandomDamageAnt::new));
+                let physics = self.ant_physics;
+                chosen.push(variant(RANDOM_DAMAGE, move || {
+                    RandomDamageAnt::with_config(physics)
+                }));
             } else if self.name == "ant"
                 && (Morphology::is_file_name(n) || Damage::from_name(n).is_some())
             {
-                chosen.push(ant_variant(Morphology::by_name_or_file(n)?));
+                let morph = Morphology::by_name_or_file(n)?;
+                chosen.push(ant_variant(morph, self.ant_physics));
             } else {
                 let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
                 let files = if self.name == "ant" {
@@ -169,8 +216,8 @@ fn variant<E: Env + 'static>(
     }
 }
 
-fn ant_variant(morph: Morphology) -> EnvVariant {
+fn ant_variant(morph: Morphology, physics: PhysicsConfig) -> EnvVariant {
     let name = morph.name().to_string();
     let morph = Arc::new(morph);
-    variant(&name, move || Ant::new(&morph))
+    variant(&name, move || Ant::with_config(&morph, physics))
 }

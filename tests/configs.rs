@@ -114,3 +114,91 @@ fn damaged_shin_variants_are_named_bodies() {
         .to_string();
     assert!(err.contains("legK_shin_F"), "{err}");
 }
+
+/// `[task.physics]` sets the Ant's physics for a run: every variant (shipped, file, damaged
+/// shin, random damage) is built with it, the run's model carries it so that evaluation replays
+/// the physics the model trained on, and a bad key or a non-Ant task is refused by name.
+#[test]
+fn task_physics_sets_the_ant_physics_of_a_run_and_travels_with_its_model() {
+    use hebbian::env::Env;
+    let ant_toml = |physics: &str| {
+        format!(
+            "seed = 0\ngenerations = 1\npopulation = 2\n[task]\nname = \"ant\"\n\
+             variants = [\"intact\", \"leg4_shin_0.5\", \"random_damage\"]\n{physics}\n\
+             [network]\nrule = \"ABCD_lr\"\n"
+        )
+    };
+    let bullet_like = "[task.physics]\npipeline_steps = 4\nsolver_iterations = 1\n\
+                       pgs_iterations = 6\nwarmstart = 0.0\nstabilization_iterations = 0\n";
+    let custom = Config::parse(&ant_toml(bullet_like), "test", &[]).unwrap();
+    let plain = Config::parse(&ant_toml(""), "test", &[]).unwrap();
+    let physics = custom.task.physics.expect("parsed [task.physics]");
+    assert_eq!((physics.pipeline_steps, physics.pgs_iterations), (4, 6));
+    // Unset keys keep the defaults.
+    let defaults = hebbian::env::quadruped::PhysicsConfig::default();
+    assert_eq!(physics.ground_friction, defaults.ground_friction);
+    assert_eq!(plain.task.physics, None);
+
+    // The same actions on every variant: the physics changes the trajectory, and only it.
+    let run = |config: &Config| -> Vec<Vec<f32>> {
+        let task = config.task().unwrap();
+        task.variants
+            .iter()
+            .map(|v| {
+                let mut env = (v.factory)();
+                env.reset(7);
+                let mut obs = vec![0.0; env.observation_len()];
+                for t in 0..120 {
+                    let a = (t as f32 * 0.15).sin();
+                    env.step(&[a, -a, a, a, -a, a, -a, -a]);
+                }
+                env.observe(&mut obs);
+                obs
+            })
+            .collect()
+    };
+    let (a, b, again) = (run(&custom), run(&plain), run(&custom));
+    assert_eq!(a, again, "same physics, same seed: same episode");
+    for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_ne!(x, y, "variant {k}: [task.physics] did not reach the env");
+    }
+
+    // The model of a run carries the physics; opening it for evaluation rebuilds it.
+    let dir = tempfile::tempdir().unwrap();
+    hebbian::train::train(custom.clone(), dir.path(), &Default::default()).unwrap();
+    let model = dir.path().join(hebbian::train::MODEL_FILE);
+    let loaded = hebbian::eval::LoadedModel::open(&model, None, &[]).unwrap();
+    assert_eq!(loaded.config.task.physics, Some(physics));
+    assert_eq!(loaded.task.ant_physics, physics);
+    assert_eq!(
+        loaded.task.variants.len(),
+        3,
+        "evaluation: all three shipped bodies"
+    );
+
+    // Bad input is refused by name.
+    let typo = ant_toml("[task.physics]\npipline_steps = 4\n");
+    let err = Config::parse(&typo, "typo.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("task.physics") && err.contains("pipline_steps"),
+        "{err}"
+    );
+    let zero = ant_toml("[task.physics]\npgs_iterations = 0\n");
+    let err = Config::parse(&zero, "zero.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("task.physics.pgs_iterations"), "{err}");
+    let erp = ant_toml("[task.physics]\nlimit_erp = 1.5\n");
+    let err = Config::parse(&erp, "erp.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("task.physics.limit_erp"), "{err}");
+    let cartpole = "seed = 0\ngenerations = 1\npopulation = 2\n[task]\nname = \"cartpole\"\n[task.physics]\npgs_iterations = 6\n\
+                    [network]\nrule = \"ABCD_lr\"\n";
+    let err = Config::parse(cartpole, "cartpole.toml", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("physics") && err.contains("cartpole"), "{err}");
+}

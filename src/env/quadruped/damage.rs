@@ -10,7 +10,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Ant, Morphology, MorphologyError};
+use super::{Ant, Morphology, MorphologyError, PhysicsConfig};
 use crate::env::{Env, EnvStep};
 
 /// The name of the random-damage variant (`task.variants = ["random_damage"]`).
@@ -122,9 +122,14 @@ impl Default for RandomDamageAnt {
 
 impl RandomDamageAnt {
     pub fn new() -> Self {
+        Self::with_config(PhysicsConfig::default())
+    }
+
+    /// On the given physics (every re-drawn body keeps it).
+    pub fn with_config(physics: PhysicsConfig) -> Self {
         let intact = Morphology::builtin("intact").expect("shipped morphology parses");
         Self {
-            ant: Ant::new(&intact),
+            ant: Ant::with_config(&intact, physics),
             damage: None,
         }
     }
@@ -149,7 +154,7 @@ impl Env for RandomDamageAnt {
         let morph = damage
             .morphology()
             .expect("a damage of the shipped intact ant parses");
-        self.ant = Ant::new(&morph);
+        self.ant = Ant::with_config(&morph, self.ant.config());
         self.damage = Some(damage);
         Env::reset(&mut self.ant, seed);
     }

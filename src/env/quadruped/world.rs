@@ -62,7 +62,7 @@ const GRAVITY: f32 = 9.8;
 /// 0.73 rad/s, a resting ant's yaw walks 0.51 rad in 500 steps); 7 and 8 sweeps hold every
 /// stop (20 / 47 / 14, 19 / 48 / 12). The folds come from Bullet's solver not converging (cold
 /// start, few sweeps), which none of these settings reproduces case by case.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsConfig {
     /// rapier pipeline steps per env step. Calibrated: 2 pipeline steps × 2 TGS substeps
@@ -128,6 +128,68 @@ pub struct PhysicsConfig {
 }
 
 impl PhysicsConfig {
+    /// Checks the values serde cannot: `Err((field, why))`.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let counts = [
+            ("pipeline_steps", self.pipeline_steps),
+            ("solver_iterations", self.solver_iterations),
+            ("pgs_iterations", self.pgs_iterations),
+        ];
+        for (key, n) in counts {
+            if n == 0 {
+                return Err((key, "must be at least 1".into()));
+            }
+        }
+        // (field, value, lowest allowed, whether the lowest is excluded, highest allowed)
+        let ranges = [
+            ("env_dt", self.env_dt, 0.0, true, f32::MAX),
+            (
+                "ground_contact_hz",
+                self.ground_contact_hz,
+                0.0,
+                true,
+                f32::MAX,
+            ),
+            ("limit_erp", self.limit_erp, 0.0, true, 0.999),
+            (
+                "ground_friction",
+                self.ground_friction,
+                0.0,
+                false,
+                f32::MAX,
+            ),
+            (
+                "ground_contact_damping",
+                self.ground_contact_damping,
+                0.0,
+                false,
+                f32::MAX,
+            ),
+            (
+                "max_corrective_velocity",
+                self.max_corrective_velocity,
+                0.0,
+                false,
+                f32::MAX,
+            ),
+            ("warmstart", self.warmstart, 0.0, false, 1.0),
+            ("one_way_slack", self.one_way_slack, 0.0, false, f32::MAX),
+        ];
+        for (key, x, lo, open, hi) in ranges {
+            let above = if open { x > lo } else { x >= lo };
+            if !(x.is_finite() && above && x <= hi) {
+                let low = if open { "above" } else { "at least" };
+                let high = if hi < f32::MAX {
+                    format!(" and at most {hi}")
+                } else {
+                    String::new()
+                };
+                return Err((key, format!("must be {low} {lo}{high}, got {x}")));
+            }
+        }
+        Ok(())
+    }
+
     /// The closest structural match to Bullet's multibody solver, measured but not the default
     /// (see the type's docs): 4 pipeline steps × 1 substep (contacts and limit rows rebuilt
     /// every 4.125 ms), 5 sweeps (pybullet_envs' `numSolverIterations`), no warm start (Bullet
