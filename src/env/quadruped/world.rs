@@ -42,7 +42,8 @@ const GRAVITY: f32 = 9.8;
 /// warm-start 0.5 (0.66, 7), one-way slack 0 (0.64, 7) and 0.1 (0.61, 5), limit ERP 0.05
 /// (0.66, 6) and 0.5 (0.72, 7): the defaults stay the best of every setting tried. Any setting
 /// re-runs on the suite with `HEBBIAN_ANT_PHYSICS="one_way_slack = 0.1, limit_erp = 0.5" cargo
-/// test --release --test quadruped_pybullet_suite -- --nocapture` (keys as these fields).
+/// test --release --test quadruped_pybullet_suite -- --nocapture` (keys as these fields); a
+/// training run takes the same keys in its config's `[task.physics]` table.
 ///
 /// Not adopted yet, the closest structural match to Bullet's solver:
 /// [`PhysicsConfig::bullet_like`]. On the 32 starts it
