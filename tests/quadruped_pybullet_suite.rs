@@ -133,18 +133,6 @@ struct Episode {
     max_violation: [f64; 8],
 }
 
-/// Joint ranges in action order (rad, pybullet's joint coordinate): hips ±40°, ankles 30..100°
-/// on legs 1 and 4, −100..−30° on legs 2 and 3.
-fn joint_ranges() -> [[f64; 2]; 8] {
-    let d = std::f64::consts::PI / 180.0;
-    let (hip, up, down) = (
-        [-40.0 * d, 40.0 * d],
-        [30.0 * d, 100.0 * d],
-        [-100.0 * d, -30.0 * d],
-    );
-    [hip, up, hip, down, hip, down, hip, up]
-}
-
 /// The physics under test: the defaults, or the settings in `HEBBIAN_ANT_PHYSICS` (keys of
 /// `PhysicsConfig` as TOML, comma-separated, e.g. `"limit_erp = 0.5, pgs_iterations = 4"`), so
 /// that any setting can be re-run on the suite.
@@ -163,7 +151,8 @@ fn run(morph: &Morphology, start: &[f32; 8], gait: &Gait, keep_rows: usize) -> E
     let (mut progress, mut min_z, mut diverged) = (0.0f64, f64::INFINITY, false);
     let mut rows = Vec::new();
     let mut max_violation = [0.0f64; 8];
-    let ranges = joint_ranges();
+    // The stops the Ant enforces, in action order (pybullet's joint coordinate).
+    let ranges = morph.joints().map(|h| h.range.map(f64::from));
     for k in 0..BURN_IN + SCORED {
         let action = if k < BURN_IN {
             [0.0; 8]

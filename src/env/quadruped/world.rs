@@ -141,52 +141,40 @@ impl PhysicsConfig {
                 return Err((key, "must be at least 1".into()));
             }
         }
-        // (field, value, lowest allowed, whether the lowest is excluded, highest allowed)
-        let ranges = [
-            ("env_dt", self.env_dt, 0.0, true, f32::MAX),
-            (
-                "ground_contact_hz",
-                self.ground_contact_hz,
-                0.0,
-                true,
-                f32::MAX,
-            ),
-            ("limit_erp", self.limit_erp, 0.0, true, 0.999),
-            (
-                "ground_friction",
-                self.ground_friction,
-                0.0,
-                false,
-                f32::MAX,
-            ),
-            (
-                "ground_contact_damping",
-                self.ground_contact_damping,
-                0.0,
-                false,
-                f32::MAX,
-            ),
-            (
-                "max_corrective_velocity",
-                self.max_corrective_velocity,
-                0.0,
-                false,
-                f32::MAX,
-            ),
-            ("warmstart", self.warmstart, 0.0, false, 1.0),
-            ("one_way_slack", self.one_way_slack, 0.0, false, f32::MAX),
+        let positive = [
+            ("env_dt", self.env_dt),
+            ("ground_contact_hz", self.ground_contact_hz),
+            ("limit_erp", self.limit_erp),
         ];
-        for (key, x, lo, open, hi) in ranges {
-            let above = if open { x > lo } else { x >= lo };
-            if !(x.is_finite() && above && x <= hi) {
-                let low = if open { "above" } else { "at least" };
-                let high = if hi < f32::MAX {
-                    format!(" and at most {hi}")
-                } else {
-                    String::new()
-                };
-                return Err((key, format!("must be {low} {lo}{high}, got {x}")));
+        for (key, x) in positive {
+            if !(x.is_finite() && x > 0.0) {
+                return Err((key, format!("must be above 0, got {x}")));
             }
+        }
+        let non_negative = [
+            ("ground_friction", self.ground_friction),
+            ("ground_contact_damping", self.ground_contact_damping),
+            ("max_corrective_velocity", self.max_corrective_velocity),
+            ("warmstart", self.warmstart),
+            ("one_way_slack", self.one_way_slack),
+        ];
+        for (key, x) in non_negative {
+            if !(x.is_finite() && x >= 0.0) {
+                return Err((key, format!("must be at least 0, got {x}")));
+            }
+        }
+        // Fractions: an ERP of 1 or more overshoots, a warm start above 1 over-applies.
+        if self.limit_erp >= 1.0 {
+            return Err((
+                "limit_erp",
+                format!("must be below 1, got {}", self.limit_erp),
+            ));
+        }
+        if self.warmstart > 1.0 {
+            return Err((
+                "warmstart",
+                format!("must be at most 1, got {}", self.warmstart),
+            ));
         }
         Ok(())
     }
