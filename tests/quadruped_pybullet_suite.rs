@@ -24,9 +24,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hebbian::env::quadruped::{Ant, Morphology, PhysicsConfig};
+use hebbian::env::quadruped::{Ant, Morphology};
 use rayon::prelude::*;
 use serde::Deserialize;
+
+mod common {
+    pub mod ant_physics;
+}
+use common::ant_physics::physics;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/quadruped");
 const BURN_IN: usize = 40;
@@ -131,18 +136,6 @@ struct Episode {
     rows: Vec<Row>,
     /// Per joint, the largest distance past its range over the scored steps (rad).
     max_violation: [f64; 8],
-}
-
-/// The physics under test: the defaults, or the settings in `HEBBIAN_ANT_PHYSICS` (keys of
-/// `PhysicsConfig` as TOML, comma-separated, e.g. `"limit_erp = 0.5, pgs_iterations = 4"`), so
-/// that any setting can be re-run on the suite.
-fn physics() -> PhysicsConfig {
-    static PHYSICS: std::sync::OnceLock<PhysicsConfig> = std::sync::OnceLock::new();
-    *PHYSICS.get_or_init(|| match std::env::var("HEBBIAN_ANT_PHYSICS") {
-        Err(_) => PhysicsConfig::default(),
-        Ok(text) => toml::from_str(&text.replace(',', "\n"))
-            .unwrap_or_else(|e| panic!("HEBBIAN_ANT_PHYSICS: {e}")),
-    })
 }
 
 fn run(morph: &Morphology, start: &[f32; 8], gait: &Gait, keep_rows: usize) -> Episode {

@@ -61,8 +61,11 @@ const GRAVITY: f32 = 9.8;
 /// 40 / 27 / 20 (its suite: 0.727, 10 of 14 within 35 %, worst 74 %; it passes the stop-leak
 /// regressions of `tests/quadruped_calibration.rs` but not two others: a hip stop hit rebounds at
 /// 0.73 rad/s, a resting ant's yaw walks 0.51 rad in 500 steps); 7 and 8 sweeps hold every
-/// stop (20 / 47 / 14, 19 / 48 / 12). The folds come from Bullet's solver not converging (cold
-/// start, few sweeps), which none of these settings reproduces case by case.
+/// stop (20 / 47 / 14, 19 / 48 / 12). The 6-sweep variant with `limit_erp = 0.05` no longer
+/// rebounds off a hip stop (all calibration regressions pass but the resting yaw, 0.512 against
+/// 0.5) but agrees less: 39 / 28 / 29, suite 0.706, 10 of 14, worst 78 %. The folds come from
+/// Bullet's solver not converging (cold start, few sweeps), which none of these settings
+/// reproduces case by case. The calibration regressions take the same `HEBBIAN_ANT_PHYSICS`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsConfig {
@@ -89,9 +92,9 @@ pub struct PhysicsConfig {
     /// whose velocities move the bodies, always includes friction; with `false`, friction acts
     /// on the position update only through warm-starting. With `false` no setting tried matched
     /// all three morphologies (intact ≤ 265 at 4 × 1; at 2 × 2 right-damaged 2–3× too high or
-    /// negative). Side effect: a resting ant's yaw random-walks (≤ 0.47 rad in 500 steps over
-    /// inits 0–5, ≈0.6 in 2000, against ≤ 0.09 with `false`): friction reacts to the contacts'
-    /// position-correction velocities. Irrelevant to the paper protocol (a policy that leaves
+    /// negative). Side effect: a resting ant turns steadily on its belly, the hips taking up
+    /// the turn (≤ 0.47 rad in 500 steps over inits 0–5, against ≤ 0.09 with `false`; pybullet
+    /// ≈ 0.015): friction reacts to the contacts' position-correction velocities. Irrelevant to the paper protocol (a policy that leaves
     /// the ant on its belly is cut at t = 201), but visible in a rendered idle ant.
     pub friction_in_bias_pass: bool,
     /// Stiffness (Hz) of contacts against the fixed ground (rapier default 60). Bullet's
