@@ -4,6 +4,7 @@
 //! through exactly the same checks as the file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ use crate::controller::ControllerSpec;
 use crate::es::EsConfig;
 use crate::genome::{Granularity, InitialDistribution};
 use crate::merge::MergeConfig;
-use crate::plastic::{CoefficientPrecision, UpdateKernel, WeightInit};
+use crate::plastic::{CoefficientPrecision, RuleAssignment, UpdateKernel, WeightInit};
 use crate::rule::{Rule, RuleChoice};
 use crate::task::Task;
 
@@ -65,8 +66,9 @@ pub struct NetworkConfig {
     #[serde(default = "default_distribution")]
     pub distribution: InitialDistribution,
     /// `synapse` (the paper: a rule per synapse), `neuron` (NcHL: five numbers per neuron;
-    /// needs rule `ABCD_lr`) or `merged` (Evolve & Merge: rules shared by k-means clusters of
-    /// synapses, merged during training as `[network.merge]` says).
+    /// needs rule `ABCD_lr`), `merged` (Evolve & Merge: rules shared by k-means clusters of
+    /// synapses, merged during training as `[network.merge]` says) or `anti_diagonal` (the
+    /// reference's indexing before its 2020-10-13 fix: a rule per anti-diagonal of a layer).
     #[serde(default)]
     pub granularity: Granularity,
     /// When and how far `merged` rules are merged (defaults: see `MergeConfig`).
@@ -93,6 +95,14 @@ impl NetworkConfig {
             coefficient_precision: CoefficientPrecision::default(),
         }
     }
+}
+
+/// A granularity as configs spell it.
+fn granularity_name(g: Granularity) -> String {
+    serde_json::to_value(g)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn default_init() -> WeightInit {
@@ -245,22 +255,19 @@ impl Config {
             ));
         }
         match (self.network.granularity, &self.network.merge) {
-            (Granularity::Merged, _) if self.rule().is_none() => {
-                return Err(
-                    "key `network.granularity`: `merged` shares Hebbian rules; it needs a \
-                     Hebbian network.rule, not `static`"
-                        .into(),
-                );
+            (g @ (Granularity::Merged | Granularity::AntiDiagonal), _) if self.rule().is_none() => {
+                return Err(format!(
+                    "key `network.granularity`: `{}` shares Hebbian rules; it needs a Hebbian \
+                     network.rule, not `static`",
+                    granularity_name(g)
+                ));
             }
             (Granularity::Merged, merge) => merge.clone().unwrap_or_default().validate()?,
             (other, Some(_)) => {
                 return Err(format!(
                     "key `network.merge`: only for granularity = \"merged\" (this config's is \
                      `{}`)",
-                    serde_json::to_value(other)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
+                    granularity_name(other)
                 ));
             }
             _ => {}
@@ -296,7 +303,11 @@ impl Config {
             normalize: self.network.normalize.unwrap_or(task.default_normalize),
             kernel: self.network.kernel,
             granularity: self.network.granularity,
-            assignment: None,
+            assignment: (self.network.granularity == Granularity::AntiDiagonal).then(|| {
+                Arc::new(RuleAssignment::anti_diagonal(
+                    &task.architecture.layer_shapes(),
+                ))
+            }),
             coefficient_precision: self.network.coefficient_precision,
         }
     }

@@ -25,8 +25,9 @@ pub struct ControllerSpec {
     pub kernel: UpdateKernel,
     /// Per-synapse rules (the paper), per-neuron ones (NcHL, ABCD_lr only) or merged ones.
     pub granularity: Granularity,
-    /// Merged granularity after its first merge: which rule each synapse follows (`None`
-    /// before it, when every synapse has its own rule, as in the per-synapse genome).
+    /// Which rule each synapse follows: merged granularity after its first merge (`None`
+    /// before it, when every synapse has its own rule, as in the per-synapse genome), and the
+    /// fixed map of the anti-diagonal granularity.
     pub assignment: Option<Arc<RuleAssignment>>,
     /// Storage precision of the per-synapse coefficients during an episode.
     pub coefficient_precision: CoefficientPrecision,
@@ -37,7 +38,7 @@ impl ControllerSpec {
         let coevolve = self.init == WeightInit::Coevolve && self.rule.is_some();
         match (self.rule, self.granularity, &self.assignment) {
             (Some(_), Granularity::Neuron, _) => self.architecture.neuron_level_genome(coevolve),
-            (Some(rule), Granularity::Merged, Some(a)) => {
+            (Some(rule), Granularity::Merged | Granularity::AntiDiagonal, Some(a)) => {
                 self.architecture.merged_genome(rule, &a.rules(), coevolve)
             }
             _ => self.architecture.genome(self.rule, coevolve),

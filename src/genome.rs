@@ -22,8 +22,9 @@ use crate::conv::ConvShape;
 use crate::rule::Rule;
 
 /// Whose rule the Hebbian coefficients are: each synapse's (the paper), each neuron's (NcHL,
-/// `plastic::neuron`), or shared by clusters of synapses that k-means merges during training
-/// (Evolve & Merge, `plastic::merged`; per synapse until the first merge).
+/// `plastic::neuron`), shared by clusters of synapses that k-means merges during training
+/// (Evolve & Merge, `plastic::merged`; per synapse until the first merge), or shared along each
+/// anti-diagonal of a layer, as the reference code indexed them until its 2020-10-13 fix.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
@@ -31,6 +32,13 @@ pub enum Granularity {
     Synapse,
     Neuron,
     Merged,
+    /// The reference's indexing before commit `99821ea` (2020-10-13): synapse (pre i, post j)
+    /// of a layer read coefficient row `offset + i + j`, so the synapses of one anti-diagonal
+    /// share a rule (in + out − 1 rules per layer; the Ant: 417 instead of 12,288). The paper
+    /// predates the fix, so its published runs probably evolved these shared rules (spec
+    /// `reference-algorithm.md` §2.5). Any Hebbian rule; the fixed map is a
+    /// `plastic::RuleAssignment`.
+    AntiDiagonal,
 }
 
 /// A buffer that does not fit the layout.

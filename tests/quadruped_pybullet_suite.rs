@@ -372,6 +372,24 @@ fn progress_matches_pybullet_across_gaits() {
         by_kind(&|k| k != "hold"),
         by_kind(&|k| k == "hold")
     );
+    // Where the ranks are lost: each kind's own correlation, and the overall one if that kind's
+    // means were pybullet's.
+    let kinds: std::collections::BTreeSet<&str> = gaits.values().map(|g| g.kind.as_str()).collect();
+    for kind in kinds {
+        let of_kind = |c: &Case| gaits[c.gait.as_str()].kind == kind;
+        let matched: Vec<f64> = suite
+            .results
+            .iter()
+            .zip(&ours)
+            .map(|(c, o)| if of_kind(c) { c.mean } else { *o })
+            .collect();
+        eprintln!(
+            "  {kind:<11} ({:>2} cases): {:.3} within; overall {:.3} if they matched",
+            suite.results.iter().filter(|c| of_kind(c)).count(),
+            by_kind(&|k| k == kind),
+            spearman(&pb, &matched)
+        );
+    }
     let n_ok = moving.iter().filter(|m| m.2).count();
     eprintln!(
         "cases with pybullet |mean| > {MOVING}: {}; same sign and within {:.0} %: {n_ok}",

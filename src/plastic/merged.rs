@@ -117,6 +117,23 @@ impl RuleAssignment {
         }
     }
 
+    /// The reference's pre-fix indexing: synapse (pre `i`, post `j`) follows rule `i + j` of
+    /// its layer (`Granularity::AntiDiagonal`).
+    pub fn anti_diagonal(layer_shapes: &[(usize, usize)]) -> Self {
+        Self {
+            layers: layer_shapes
+                .iter()
+                .map(|&(o, i)| LayerAssignment {
+                    rules: o + i - 1,
+                    rule_of: (0..o)
+                        .flat_map(|post| (0..i).map(move |pre| (pre + post) as u32))
+                        .collect(),
+                })
+                .collect(),
+            shapes: layer_shapes.to_vec(),
+        }
+    }
+
     /// `(out, in)` of each layer.
     pub fn shapes(&self) -> &[(usize, usize)] {
         &self.shapes
