@@ -270,6 +270,16 @@ fn a_run_merges_its_rules_and_resumes_bit_for_bit_across_a_merge() {
     assert_eq!(report.variants[0].scores.len(), 4);
 }
 
+/// Trains `c` in `dir`: the first generation's population mean and the best of the last ten.
+fn first_and_best_late(c: Config, dir: &std::path::Path) -> (f32, f32) {
+    let h = train(c, dir, &quiet()).unwrap().history;
+    let best_late = h[h.len() - 10..]
+        .iter()
+        .map(|m| m.mean_fitness)
+        .fold(f32::MIN, f32::max);
+    (h[0].mean_fitness, best_late)
+}
+
 #[test]
 fn merged_rules_learn_cartpole() {
     let c = cartpole(&[
@@ -280,14 +290,9 @@ fn merged_rules_learn_cartpole() {
         "network.merge.keep=0.05",
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let h = train(c, dir.path(), &quiet()).unwrap().history;
-    let first = h[0].mean_fitness;
     // Each merge moves the rules to their cluster means, and the population mean drops for a
     // generation or two (186 -> 101 after the first, seed 1); between merges it climbs back.
-    let best_late = h[h.len() - 10..]
-        .iter()
-        .map(|m| m.mean_fitness)
-        .fold(f32::MIN, f32::max);
+    let (first, best_late) = first_and_best_late(c, dir.path());
     assert!(
         best_late >= 400.0 && best_late > first + 100.0,
         "mean fitness {first} -> {best_late}"
@@ -385,12 +390,7 @@ fn an_anti_diagonal_run_evolves_one_rule_per_diagonal_and_resumes_bit_for_bit() 
 fn anti_diagonal_rules_learn_cartpole() {
     let c = cartpole_anti_diagonal(&["generations=30", "population=64"]);
     let dir = tempfile::tempdir().unwrap();
-    let h = train(c, dir.path(), &quiet()).unwrap().history;
-    let first = h[0].mean_fitness;
-    let best_late = h[h.len() - 10..]
-        .iter()
-        .map(|m| m.mean_fitness)
-        .fold(f32::MIN, f32::max);
+    let (first, best_late) = first_and_best_late(c, dir.path());
     // Slower than per-synapse rules (seed 1: 9 -> 263 by generation 30, 449 by 45, against
     // 37 -> 489 and 500 from 44): one rule per anti-diagonal moves whole diagonals at once.
     assert!(

@@ -31,13 +31,13 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from pybullet_transfer import episode, load_model  # noqa: E402
+from pybullet_transfer import StaticNet, episode, load_model  # noqa: E402
 
 SHAPES = [(128, 28), (64, 128), (8, 64)]
 BODIES = ("intact", "right_damaged")
 
 
-class Weights:
+class Weights(StaticNet):
     """A static network given its flat weight vector (the `net_class` that `episode` builds)."""
 
     vector = None
@@ -47,15 +47,6 @@ class Weights:
         for out, inp in SHAPES:
             self.w.append(self.vector[at : at + out * inp].reshape(out, inp))
             at += out * inp
-
-    def reset(self, rng):
-        pass
-
-    def step(self, x):
-        a = np.asarray(x, dtype=np.float32)
-        for w in self.w:
-            a = np.tanh(w @ a)
-        return np.where(np.isnan(a), 0.0, np.clip(a, -1.0, 1.0)).astype(np.float64)
 
 
 def candidate_fitness(vector, seed):
