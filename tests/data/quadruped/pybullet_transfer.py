@@ -15,9 +15,10 @@ drawn with numpy from the model's distribution, not from the crate's ChaCha stre
 agree in distribution, not episode by episode.
 
 Static models run their three tanh layers (no bias) as they are. Hebbian models: the network is
-a numpy port of `src/plastic` for per-synapse ABCD_lr models without
-normalisation (the Ant's): file tensors `coefficients.{l}` `[5, out, in]` in slot order A, B, C,
-η, D, folded to ηA, ηB, ηC, ηD; each step runs the forward pass of every layer (tanh, no bias)
+a numpy port of `src/plastic` for ABCD_lr models without normalisation (the Ant's): file tensors
+`coefficients.{l}` `[5, out, in]` in slot order A, B, C, η, D (or, for shared rules, merged or
+anti-diagonal, `merged_rules.{l}` `[5, R]` read through `rule_of.{l}` `[out, in]`), folded to
+ηA, ηB, ηC, ηD; each step runs the forward pass of every layer (tanh, no bias)
 on the activities before any update, then `W += (A'·post + B')·pre + C'·post + D'`; actions are
 the outputs clamped to [-1, 1] (NaN → 0). It was checked against the crate step by step (the
 weights of `hebbian experiment weights` agree to 2e-6 relative over the first steps of an
@@ -55,11 +56,12 @@ def load_model(path):
         data = f.read()
     meta = header.pop("__metadata__", {})
     tensors = {}
+    dtypes = {"F32": "<f4", "U32": "<u4"}
     for name, v in header.items():
-        if v["dtype"] != "F32":
-            raise SystemExit(f"{path}: tensor {name} is {v['dtype']}, expected F32")
+        if v["dtype"] not in dtypes:
+            raise SystemExit(f"{path}: tensor {name} is {v['dtype']}, expected F32 (or U32)")
         a, b = v["data_offsets"]
-        tensors[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(v["shape"]).copy()
+        tensors[name] = np.frombuffer(data[a:b], dtype=dtypes[v["dtype"]]).reshape(v["shape"]).copy()
     return meta, tensors
 
 
@@ -97,12 +99,21 @@ class HebbianNet:
         config = meta.get("config", "")
         if meta.get("task") != "ant" or meta.get("rule") != "ABCD_lr":
             raise SystemExit(f"{path}: needs an Ant ABCD_lr model, got {meta.get('task')} {meta.get('rule')}")
-        for needed in ('init = "uni"', 'granularity = "synapse"'):
-            if needed not in config:
-                raise SystemExit(f"{path}: this port handles `{needed}` only")
+        if 'init = "uni"' not in config:
+            raise SystemExit(f'{path}: this port handles `init = "uni"` only')
+        if 'granularity = "neuron"' in config:
+            raise SystemExit(f"{path}: this port handles rules per synapse or shared ones, not per neuron")
         self.layers = []
-        while f"coefficients.{len(self.layers)}" in t:
-            a, b, c, eta, d = t[f"coefficients.{len(self.layers)}"]
+        while True:
+            l = len(self.layers)
+            if f"coefficients.{l}" in t:
+                coefficients = t[f"coefficients.{l}"]
+            elif f"merged_rules.{l}" in t:
+                # Shared rules (merged or anti-diagonal): [5, R] read through `rule_of` [out, in].
+                coefficients = t[f"merged_rules.{l}"][:, t[f"rule_of.{l}"]]
+            else:
+                break
+            a, b, c, eta, d = coefficients
             self.layers.append((eta * a, eta * b, eta * c, eta * d))
         self.shapes = [k[0].shape for k in self.layers]
         self.w = None
