@@ -45,6 +45,15 @@ impl ControllerSpec {
         }
     }
 
+    /// Takes the rule assignment a model or checkpoint file stored: a merged network continues
+    /// with the rules its last merge left (`None` before the first); an anti-diagonal one's map
+    /// follows from its shapes (the copy its files carry is for readers).
+    pub fn adopt_stored_assignment(&mut self, stored: Option<RuleAssignment>) {
+        if self.granularity == Granularity::Merged {
+            self.assignment = stored.map(Arc::new);
+        }
+    }
+
     fn plastic_config(&self, rule: Rule) -> PlasticConfig {
         PlasticConfig {
             layer_sizes: self.architecture.layer_sizes.clone(),

@@ -7,7 +7,6 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::files::{ModelHeader, load_model, read_model_assignment, read_model_header};
-use crate::genome::Granularity;
 use crate::rollout::{Chunking, RepeatedGenome, evaluate};
 use crate::task::Task;
 use crate::train::rule_name;
@@ -115,11 +114,7 @@ impl LoadedModel {
         let task = Task::for_evaluation_with(&config.task.name, variants, config.task.physics)?;
         let mut spec = config.controller_spec(&task);
         let shapes = spec.architecture.layer_shapes();
-        // A merged network continues with the rules its last merge left; an anti-diagonal
-        // one's map follows from its shapes (the copy its files carry is for readers).
-        if spec.granularity == Granularity::Merged {
-            spec.assignment = read_model_assignment(path, &shapes)?.map(std::sync::Arc::new);
-        }
+        spec.adopt_stored_assignment(read_model_assignment(path, &shapes)?);
         let model = load_model(path, &spec.layout(), &task.name, &rule_name(&spec))?;
         Ok(Self {
             config,

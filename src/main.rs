@@ -531,11 +531,11 @@ fn info(task: &str, rule: Rule, static_weights: bool) -> anyhow::Result<()> {
             merge.rules,
             c.coefficients as f64 / merged as f64
         );
-        let diagonal: usize = arch
-            .layer_shapes()
+        let diagonal = hebbian::plastic::RuleAssignment::anti_diagonal(&arch.layer_shapes())
+            .rules()
             .iter()
-            .map(|(o, i)| (o + i - 1) * r.coefficients_per_synapse())
-            .sum();
+            .sum::<usize>()
+            * r.coefficients_per_synapse();
         outln!(
             "anti-diagonal coefficients (network.granularity = \"anti_diagonal\", the reference's \
              indexing before its 2020-10-13 fix): {diagonal} ({:.0}x fewer)",

@@ -15,7 +15,7 @@ use crate::es::Es;
 use crate::files::{
     Model, ModelHeader, read_checkpoint, read_checkpoint_assignment, save_checkpoint, save_model,
 };
-use crate::genome::{GenomeLayout, Granularity, SegmentKind};
+use crate::genome::{GenomeLayout, SegmentKind};
 use crate::metrics::{self, GenerationMetrics};
 use crate::rollout::{Chunking, chunk_size, evaluate_rows};
 use crate::run_lock::RunLock;
@@ -312,11 +312,7 @@ impl Run {
         let mut spec = config.controller_spec(&task);
         if let Some(path) = &checkpoint {
             let shapes = spec.architecture.layer_shapes();
-            // A merged network continues with the rules its last merge left; an anti-diagonal
-            // one's map follows from its shapes (the copy its files carry is for readers).
-            if spec.granularity == Granularity::Merged {
-                spec.assignment = read_checkpoint_assignment(path, &shapes)?.map(Arc::new);
-            }
+            spec.adopt_stored_assignment(read_checkpoint_assignment(path, &shapes)?);
         }
         let layout = spec.layout();
         let device = crate::device::device_from_name(&config.run.device)?;

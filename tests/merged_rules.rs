@@ -180,8 +180,15 @@ fn an_assignment_is_checked_against_its_layers() {
     ));
 }
 
-fn cartpole(overrides: &[&str]) -> Config {
-    let mut o: Vec<String> = vec!["network.granularity=\"merged\"".into()];
+/// The CartPole quick start with `overrides`.
+fn parse_quick_start(overrides: &[&str]) -> Result<Config, hebbian::config::ConfigError> {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    Config::parse(QUICK_START, "test", &o)
+}
+
+/// The CartPole quick start with shared rules of `granularity`, plus `overrides`.
+fn shared_cartpole(granularity: &str, overrides: &[&str]) -> Config {
+    let mut o: Vec<String> = vec![format!("network.granularity=\"{granularity}\"")];
     o.extend(overrides.iter().map(|s| s.to_string()));
     Config::parse(QUICK_START, "test", &o).unwrap()
 }
@@ -192,10 +199,6 @@ fn quiet() -> TrainOptions {
 
 #[test]
 fn merge_settings_are_checked() {
-    let parse = |o: &[&str]| {
-        let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
-        Config::parse(QUICK_START, "test", &o)
-    };
     for (overrides, key) in [
         (
             vec!["network.granularity=\"merged\"", "network.rule=\"static\""],
@@ -215,7 +218,7 @@ fn merge_settings_are_checked() {
             "network.merge.rules",
         ),
     ] {
-        let err = parse(&overrides).unwrap_err().to_string();
+        let err = parse_quick_start(&overrides).unwrap_err().to_string();
         assert!(err.contains(key), "{overrides:?}: {err}");
     }
 }
@@ -225,13 +228,16 @@ fn a_run_merges_its_rules_and_resumes_bit_for_bit_across_a_merge() {
     // CartPole 4-128-64-2: layers of 512, 8192 and 128 synapses; merging after generations 1,
     // 3 and 5 keeping a twentieth, down to 16 rules per layer: (26, 410, 16), (16, 21, 16),
     // (16, 16, 16).
-    let c = cartpole(&[
-        "generations=6",
-        "population=16",
-        "network.merge.rules=16",
-        "network.merge.every=2",
-        "network.merge.keep=0.05",
-    ]);
+    let c = shared_cartpole(
+        "merged",
+        &[
+            "generations=6",
+            "population=16",
+            "network.merge.rules=16",
+            "network.merge.every=2",
+            "network.merge.keep=0.05",
+        ],
+    );
     let straight = tempfile::tempdir().unwrap();
     let a = train(c.clone(), straight.path(), &quiet()).unwrap();
     let model = straight.path().join(MODEL_FILE);
@@ -248,17 +254,7 @@ fn a_run_merges_its_rules_and_resumes_bit_for_bit_across_a_merge() {
     assert!(a.centre.iter().any(|v| *v != a.centre[0]));
 
     // Interrupted after generation 3 (one merge behind it, one ahead), then resumed.
-    let split = tempfile::tempdir().unwrap();
-    train(
-        c.clone(),
-        split.path(),
-        &TrainOptions {
-            stop_after: Some(3),
-            ..quiet()
-        },
-    )
-    .unwrap();
-    let resumed = resume(split.path(), &quiet()).unwrap();
+    let resumed = interrupted_then_resumed(c.clone(), 3);
     assert_eq!(resumed.centre, a.centre, "bit-identical across a merge");
     let fitness = |h: &[hebbian::metrics::GenerationMetrics]| {
         h.iter().map(|m| m.mean_fitness).collect::<Vec<_>>()
@@ -268,6 +264,21 @@ fn a_run_merges_its_rules_and_resumes_bit_for_bit_across_a_merge() {
     // The model file evaluates with its own assignment.
     let report = evaluate_model(&model, 4, 7, None, &[]).unwrap();
     assert_eq!(report.variants[0].scores.len(), 4);
+}
+
+/// Trains `c` in a fresh folder, stopped after generation `after`, then resumes it to the end.
+fn interrupted_then_resumed(c: Config, after: u64) -> hebbian::train::TrainSummary {
+    let dir = tempfile::tempdir().unwrap();
+    train(
+        c,
+        dir.path(),
+        &TrainOptions {
+            stop_after: Some(after),
+            ..quiet()
+        },
+    )
+    .unwrap();
+    resume(dir.path(), &quiet()).unwrap()
 }
 
 /// Trains `c` in `dir`: the first generation's population mean and the best of the last ten.
@@ -282,13 +293,16 @@ fn first_and_best_late(c: Config, dir: &std::path::Path) -> (f32, f32) {
 
 #[test]
 fn merged_rules_learn_cartpole() {
-    let c = cartpole(&[
-        "generations=30",
-        "population=64",
-        "network.merge.rules=32",
-        "network.merge.every=6",
-        "network.merge.keep=0.05",
-    ]);
+    let c = shared_cartpole(
+        "merged",
+        &[
+            "generations=30",
+            "population=64",
+            "network.merge.rules=32",
+            "network.merge.every=6",
+            "network.merge.keep=0.05",
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     // Each merge moves the rules to their cluster means, and the population mean drops for a
     // generation or two (186 -> 101 after the first, seed 1); between merges it climbs back.
@@ -328,18 +342,8 @@ fn the_anti_diagonal_map_is_the_references_pre_fix_indexing() {
     );
 }
 
-fn cartpole_anti_diagonal(overrides: &[&str]) -> Config {
-    let mut o: Vec<String> = vec!["network.granularity=\"anti_diagonal\"".into()];
-    o.extend(overrides.iter().map(|s| s.to_string()));
-    Config::parse(QUICK_START, "test", &o).unwrap()
-}
-
 #[test]
 fn an_anti_diagonal_run_evolves_one_rule_per_diagonal_and_resumes_bit_for_bit() {
-    let parse = |o: &[&str]| {
-        let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
-        Config::parse(QUICK_START, "test", &o)
-    };
     for (overrides, wanted) in [
         (
             vec![
@@ -356,26 +360,19 @@ fn an_anti_diagonal_run_evolves_one_rule_per_diagonal_and_resumes_bit_for_bit() 
             "only for granularity = \"merged\" (this config's is `anti_diagonal`)",
         ),
     ] {
-        let err = parse(&overrides).unwrap_err().to_string();
+        let err = parse_quick_start(&overrides).unwrap_err().to_string();
         assert!(err.contains(wanted), "{overrides:?}: {err}");
     }
 
-    let c = cartpole_anti_diagonal(&["generations=4", "population=16", "network.rule=\"ABCD\""]);
+    let c = shared_cartpole(
+        "anti_diagonal",
+        &["generations=4", "population=16", "network.rule=\"ABCD\""],
+    );
     let straight = tempfile::tempdir().unwrap();
     let a = train(c.clone(), straight.path(), &quiet()).unwrap();
     // CartPole 4-128-64-2: 131 + 191 + 65 diagonals, 4 coefficients each (ABCD).
     assert_eq!(a.centre.len(), 4 * (131 + 191 + 65));
-    let split = tempfile::tempdir().unwrap();
-    train(
-        c,
-        split.path(),
-        &TrainOptions {
-            stop_after: Some(2),
-            ..quiet()
-        },
-    )
-    .unwrap();
-    let resumed = resume(split.path(), &quiet()).unwrap();
+    let resumed = interrupted_then_resumed(c, 2);
     assert_eq!(resumed.centre, a.centre, "bit-identical after a resume");
     // The model file carries the map (for readers) and evaluates.
     let model = straight.path().join(MODEL_FILE);
@@ -388,7 +385,7 @@ fn an_anti_diagonal_run_evolves_one_rule_per_diagonal_and_resumes_bit_for_bit() 
 
 #[test]
 fn anti_diagonal_rules_learn_cartpole() {
-    let c = cartpole_anti_diagonal(&["generations=30", "population=64"]);
+    let c = shared_cartpole("anti_diagonal", &["generations=30", "population=64"]);
     let dir = tempfile::tempdir().unwrap();
     let (first, best_late) = first_and_best_late(c, dir.path());
     // Slower than per-synapse rules (seed 1: 9 -> 263 by generation 30, 449 by 45, against

@@ -94,8 +94,9 @@ pub struct PhysicsConfig {
     /// all three morphologies (intact ≤ 265 at 4 × 1; at 2 × 2 right-damaged 2–3× too high or
     /// negative). Side effect: a resting ant turns steadily on its belly, the hips taking up
     /// the turn (≤ 0.47 rad in 500 steps over inits 0–5, against ≤ 0.09 with `false`; pybullet
-    /// ≈ 0.015): friction reacts to the contacts' position-correction velocities. Irrelevant to the paper protocol (a policy that leaves
-    /// the ant on its belly is cut at t = 201), but visible in a rendered idle ant.
+    /// ≈ 0.015): friction reacts to the contacts' position-correction velocities. Irrelevant
+    /// to the paper protocol (a policy that leaves the ant on its belly is cut at t = 201), but
+    /// visible in a rendered idle ant.
     pub friction_in_bias_pass: bool,
     /// Stiffness (Hz) of contacts against the fixed ground (rapier default 60). Bullet's
     /// contacts are stiffer than either; 40–90 were swept with the other calibrated settings:
