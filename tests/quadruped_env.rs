@@ -158,6 +158,37 @@ fn foot_contacts_appear_one_step_late() {
     assert!(prev.iter().all(|f| *f));
 }
 
+#[test]
+fn ground_contacts_carry_the_weight_of_a_resting_ant() {
+    let mut ant = Ant::new(&intact());
+    ant.reset(0);
+    ant.step(&[0.0; 8]);
+    // Released at z = 0.75: nothing touches the ground yet.
+    assert!(ant.ground_contacts().iter().all(|c| c.points == 0));
+    for _ in 1..40 {
+        ant.step(&[0.0; 8]);
+    }
+    let c = ant.ground_contacts();
+    let total: f32 = c.iter().map(|c| c.normal_force).sum();
+    let weight = intact().total_mass() * 9.8;
+    assert!(
+        (total - weight).abs() < 0.05 * weight,
+        "normal forces {total} N against a weight of {weight} N: {c:?}"
+    );
+    // On its belly: the torso sphere touches with one point and carries most of it. Bodies
+    // follow the action order (1 + joint): thighs are odd, shins (the feet) even.
+    assert_eq!(c[0].points, 1);
+    assert!(c[0].normal_force > 0.5 * weight, "{c:?}");
+    for (b, contact) in c.iter().enumerate().skip(1) {
+        if contact.points > 0 && b % 2 == 1 {
+            assert!(contact.normal_force < 0.05 * weight, "thigh {b}: {c:?}");
+        }
+    }
+    let feet = ant.foot_contacts();
+    for k in 0..4 {
+        assert_eq!(feet[k], c[2 + 2 * k].points > 0, "leg {k}: {c:?}");
+    }
+}
 fn random_actions(seed: u64, n: usize) -> Vec<[f32; 8]> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..n)

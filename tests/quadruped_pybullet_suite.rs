@@ -46,7 +46,14 @@ const REL_TOL: f64 = 0.35;
 /// bounds pin what the contact-solved stops achieve on the 32 starts (0.765, 14 of 14 moving
 /// cases of the right sign, 8 of 14 within 35 %) with a little slack, so that a regression shows
 /// (the stops corrected after the contact solve scored 0.32 and 1 of 7 on the first 8 starts).
+/// Most of the gap is pybullet's solver not converging at its 5 sweeps: see
+/// [`MIN_SPEARMAN_CONVERGED`].
 const MIN_SPEARMAN: f64 = 0.7;
+/// The same gaits and starts in pybullet with its solver at 20 sweeps per substep instead of the
+/// scene's 5 (`pybullet_suite_20_iterations.json`): pybullet's damaged stubs fold through their
+/// stops only because 5 cold-started sweeps do not converge, and ours does not fold. Against it
+/// the default physics scores 0.881 (pybullet at 5 sweeps against itself at 20: 0.731).
+const MIN_SPEARMAN_CONVERGED: f64 = 0.85;
 const TARGET_SPEARMAN: f64 = 0.9;
 const MIN_WITHIN: usize = 7;
 
@@ -194,6 +201,48 @@ fn run(morph: &Morphology, start: &[f32; 8], gait: &Gait, keep_rows: usize) -> E
         rows,
         max_violation,
     }
+}
+
+/// Spearman and moving cases within [`REL_TOL`] (of how many) of `ours` against `reference`.
+fn agreement(reference: &[f64], ours: &[f64]) -> (f64, usize, usize) {
+    let moving: Vec<bool> = reference
+        .iter()
+        .zip(ours)
+        .filter(|(r, _)| r.abs() > MOVING)
+        .map(|(r, o)| r.signum() == o.signum() && (o - r).abs() <= REL_TOL * r.abs())
+        .collect();
+    let ok = moving.iter().filter(|ok| **ok).count();
+    (spearman(reference, ours), ok, moving.len())
+}
+
+/// Compares the same means with pybullet at 20 solver sweeps (how much of the gap to pybullet
+/// is its solver not converging at 5) and returns our Spearman against it; `None` when the suite
+/// is not the committed one (`HEBBIAN_PYBULLET_SUITE`), whose gaits and starts it shares.
+fn against_converged_pybullet(suite: &Suite, pb: &[f64], ours: &[f64]) -> Option<f64> {
+    let path = Path::new(DATA).join("pybullet_suite_20_iterations.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let converged: Suite = serde_json::from_str(&text).expect("pybullet_suite_20_iterations.json");
+    let same_cases = converged.starts == suite.starts
+        && converged.results.len() == suite.results.len()
+        && converged
+            .results
+            .iter()
+            .zip(&suite.results)
+            .all(|(a, b)| a.gait == b.gait && a.morphology == b.morphology);
+    if !same_cases {
+        eprintln!("(pybullet at 20 solver sweeps: not compared, the suite's cases differ)");
+        return None;
+    }
+    let pb20: Vec<f64> = converged.results.iter().map(|c| c.mean).collect();
+    let (rho, ok, n) = agreement(&pb20, ours);
+    let (self_rho, self_ok, self_n) = agreement(pb, &pb20);
+    eprintln!(
+        "against pybullet at 20 solver sweeps (converged; the scene runs 5): Spearman {rho:.3}, \
+         {ok} of {n} moving cases within {:.0} %; pybullet at 20 sweeps against pybullet at 5: \
+         Spearman {self_rho:.3}, {self_ok} of {self_n}",
+        REL_TOL * 100.0
+    );
+    Some(rho)
 }
 
 /// Ranks 1..n, ties get their average rank.
@@ -447,7 +496,14 @@ fn progress_matches_pybullet_across_gaits() {
         moving.len(),
         REL_TOL * 100.0
     );
+    let converged = against_converged_pybullet(&suite, &pb, &ours);
     assert!(rho >= MIN_SPEARMAN, "Spearman {rho:.3} < {MIN_SPEARMAN}");
+    if let Some(rho20) = converged {
+        assert!(
+            rho20 >= MIN_SPEARMAN_CONVERGED,
+            "Spearman against pybullet at 20 sweeps {rho20:.3} < {MIN_SPEARMAN_CONVERGED}"
+        );
+    }
     let same_sign = moving
         .iter()
         .filter(|m| m.3.signum() == m.4.signum())

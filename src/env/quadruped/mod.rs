@@ -25,7 +25,7 @@ pub use observation::OBS_DIM;
 pub use render::render;
 pub use replay::{ReplaySummary, read_actions_csv, replay};
 pub use reward::RewardTerms;
-pub use world::{JointState, PhysicsConfig, TORQUE_PER_ACTION};
+pub use world::{GroundContact, JointState, PhysicsConfig, TORQUE_PER_ACTION};
 
 use crate::protocol::{ANT_BURN_IN_STEPS, EpisodeScore, Protocol, TIME_LIMIT};
 use world::World;
@@ -285,6 +285,12 @@ impl Ant {
     /// Whether the physics has diverged since the last reset.
     pub fn diverged(&self) -> bool {
         self.diverged
+    }
+
+    /// Ground contacts per body (0 = torso, 1 + j = link of joint j in action order), for
+    /// comparing contact patterns with pybullet.
+    pub fn ground_contacts(&self) -> [GroundContact; 9] {
+        self.world.ground_contacts()
     }
 
     pub(crate) fn world(&self) -> &World {

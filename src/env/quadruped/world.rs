@@ -65,7 +65,10 @@ const GRAVITY: f32 = 9.8;
 /// rebounds off a hip stop (all calibration regressions pass but the resting yaw, 0.512 against
 /// 0.5) but agrees less: 39 / 28 / 29, suite 0.706, 10 of 14, worst 78 %. The folds come from
 /// Bullet's solver not converging (cold start, few sweeps), which none of these settings
-/// reproduces case by case. The calibration regressions take the same `HEBBIAN_ANT_PHYSICS`.
+/// reproduces case by case: with 20 sweeps pybullet itself no longer folds, and these defaults
+/// agree with that pybullet at 0.881 (pybullet at 5 sweeps against 20: 0.731). More sweeps here
+/// hold every stop, pybullet's folds included: 16 sweeps 10 / 57 / 30, 30 sweeps 3 / 64 / 12
+/// (suite 0.648, 3 of 14). The calibration regressions take the same `HEBBIAN_ANT_PHYSICS`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsConfig {
@@ -232,6 +235,16 @@ pub struct JointState {
     pub q: [f32; 8],
     /// Joint speed as pybullet reports it (rad/s; ankles: physical rate / |axis|).
     pub qd: [f32; 8],
+}
+
+/// One body's contact with the ground after the last pipeline step, the counterpart of
+/// pybullet's `getContactPoints` for comparing contact patterns between the simulators.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GroundContact {
+    /// Contact points the solver used.
+    pub points: usize,
+    /// Normal force (N): the normal impulse over the pipeline step's duration.
+    pub normal_force: f32,
 }
 
 /// One ant in its own rapier world.
@@ -682,6 +695,31 @@ impl World {
         self.narrow_phase
             .contact_pair(self.shin_colliders[k], self.ground)
             .is_some_and(|p| p.has_any_active_contact())
+    }
+
+    /// Ground contacts per body (0 = torso, 1 + j = link of joint j) of the last pipeline step.
+    pub fn ground_contacts(&self) -> [GroundContact; 9] {
+        let mut out = [GroundContact::default(); 9];
+        for pair in self.narrow_phase.contact_pairs_with(self.ground) {
+            let other = if pair.collider1 == self.ground {
+                pair.collider2
+            } else {
+                pair.collider1
+            };
+            let Some(parent) = self.colliders.get(other).and_then(|c| c.parent()) else {
+                continue;
+            };
+            let Some(b) = self.body_handles.iter().position(|h| *h == parent) else {
+                continue;
+            };
+            out[b].points += pair
+                .solver_manifolds()
+                .iter()
+                .map(|m| m.data.solver_contacts.len())
+                .sum::<usize>();
+            out[b].normal_force += pair.total_impulse_magnitude() / self.params.dt;
+        }
+        out
     }
 
     /// All generalized velocities and body positions finite and within sane bounds.

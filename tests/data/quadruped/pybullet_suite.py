@@ -13,7 +13,10 @@ Run from anywhere (≈12 min CPU, i.e. ≈6–8 min wall on 2 free cores; determ
     /tmp/pbenv/bin/python tests/data/quadruped/pybullet_suite.py            # everything
     /tmp/pbenv/bin/python tests/data/quadruped/pybullet_suite.py --reuse-gaits
         # keep the gaits of the existing JSON (skip the hill-climb), rerun the suite and traces
-    options: --jobs N (worker processes, default = CPU count), --out DIR
+    options: --jobs N (worker processes, default = CPU count), --out DIR,
+             --solver-iterations N (Bullet's sweeps per substep instead of the scene's 5; with
+             --reuse-gaits and a copy of the reference JSON in DIR this wrote
+             pybullet_suite_20_iterations.json)
 
 Robot: pybullet_envs' `gym_locomotion_envs.AntBulletEnv` (stock mjcf/ant.xml) for "intact"; for the
 damaged bodies the same `robot_locomotors.Ant` class with the XML swapped
@@ -93,6 +96,9 @@ CLIMB_CANDIDATES = 16
 CLIMB_SCREEN = 200  # scored steps when screening the random candidates
 CLIMB_ITERS = 100
 CLIMB_HORIZON = 300  # scored steps per climbing episode (the suite then scores all 960)
+# `--solver-iterations N`: Bullet's constraint-solver sweeps per substep instead of the scene's 5
+# (None = pybullet_envs' own setting, the reference data).
+SOLVER_ITERATIONS = None
 
 PROTOCOL = (
     "pybullet AntBulletEnv-v0 robot (pybullet_envs gym_locomotion_envs/robot_locomotors; damaged bodies = "
@@ -169,6 +175,8 @@ def episode(morph, start, g, trace=False, scored=SCORED):
     env = make_env(morph)
     env.robot.np_random = StartAngles(start)
     env.reset()
+    if SOLVER_ITERATIONS is not None:
+        env._p.setPhysicsEngineParameter(numSolverIterations=SOLVER_ITERATIONS)
     rob = env.robot
     body, p = rob.robot_body, env._p
     rows = [] if trace else None
@@ -327,7 +335,13 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--reuse-gaits", action="store_true")
     ap.add_argument("--starts", type=int, default=N_STARTS, help="start states per case")
+    ap.add_argument("--solver-iterations", type=int,
+                    help="Bullet solver sweeps per substep (default: the scene's 5); with --reuse-gaits "
+                         "and an --out folder holding a copy of the reference JSON, measures how much of "
+                         "pybullet's behaviour is its solver not converging")
     args = ap.parse_args()
+    global SOLVER_ITERATIONS
+    SOLVER_ITERATIONS = args.solver_iterations
     t0 = time.time()
     starts = [[sig(v) for v in row] for row in np.random.default_rng(0).uniform(-0.1, 0.1, (args.starts, 8))]
     climb_starts = [[sig(v) for v in row] for row in np.random.default_rng(7).uniform(-0.1, 0.1, (2, 8))]
@@ -418,6 +432,7 @@ def main():
     data = {
         "pybullet": importlib.metadata.version("pybullet"),
         "numpy": np.__version__,
+        "solver_iterations": SOLVER_ITERATIONS if SOLVER_ITERATIONS is not None else 5,
         "generator": "tests/data/quadruped/pybullet_suite.py",
         "protocol": PROTOCOL,
         "burn_in": BURN_IN,
