@@ -6,84 +6,79 @@
 //!
 //!     cargo run --release --example ant_contacts -- climb_intact_2 right_damaged 0
 //!
-//! Arguments: gait name, morphology, start index (of `pybullet_suite.json`). The physics is
-//! `PhysicsConfig::default()`, or the keys in `HEBBIAN_ANT_PHYSICS` (as the suite test takes them).
+//! Arguments: gait name, morphology, start index (of `pybullet_suite.json`, or the suite in
+//! `HEBBIAN_PYBULLET_SUITE`). The physics is `PhysicsConfig::default()`, or the keys in
+//! `HEBBIAN_ANT_PHYSICS`, as the suite test takes them.
 
-use hebbian::env::quadruped::{Ant, Morphology, PhysicsConfig};
+use hebbian::env::quadruped::{Ant, Morphology};
 
-const SUITE: &str = "tests/data/quadruped/pybullet_suite.json";
-const BURN_IN: usize = 40;
-const STEPS: usize = 1000;
+// The suite's file format, gait actions and protocol, and the `HEBBIAN_ANT_PHYSICS` parser, as
+// the suite test uses them.
+#[path = "../tests/common/ant_physics.rs"]
+mod ant_physics;
+#[path = "../tests/common/pybullet_suite.rs"]
+mod pybullet_suite;
+use pybullet_suite::{BURN_IN, SCORED};
+
 const WINDOWS: [(usize, usize); 4] = [(0, 40), (40, 300), (300, 600), (600, 1000)];
 const BODIES: [&str; 9] = [
     "torso", "thigh1", "foot1", "thigh2", "foot2", "thigh3", "foot3", "thigh4", "foot4",
 ];
-
-fn numbers(v: &serde_json::Value) -> Result<Vec<f64>, String> {
-    v.as_array()
-        .ok_or("not a list")?
-        .iter()
-        .map(|x| x.as_f64().ok_or_else(|| format!("{x} is not a number")))
-        .collect()
-}
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [gait, morph, start] = args.as_slice() else {
         return Err("usage: ant_contacts GAIT MORPHOLOGY START".into());
     };
-    let start: usize = start
-        .parse()
-        .map_err(|_| format!("START: `{start}` is not an index"))?;
-    let text = std::fs::read_to_string(SUITE).map_err(|e| format!("{SUITE}: {e}"))?;
-    let suite: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{SUITE}: {e}"))?;
-    let g = suite["gaits"]
-        .as_array()
-        .and_then(|gs| gs.iter().find(|g| g["name"] == gait.as_str()))
-        .ok_or_else(|| format!("{SUITE}: no gait `{gait}`"))?;
-    let field = |k: &str| numbers(&g[k]).map_err(|e| format!("gait `{gait}`, `{k}`: {e}"));
-    let (a, phi, b) = (field("a")?, field("phi")?, field("b")?);
-    let f = g["f"].as_f64().ok_or("gait `f` is not a number")?;
-    let q0: [f32; 8] = numbers(&suite["starts"][start])
-        .map_err(|e| format!("start {start}: {e}"))?
+    let suite = pybullet_suite::load();
+    let gait = suite
+        .gaits
         .iter()
-        .map(|x| *x as f32)
-        .collect::<Vec<_>>()
-        .try_into()
-        .map_err(|_| format!("start {start}: not 8 joint angles"))?;
-    let physics: PhysicsConfig = match std::env::var("HEBBIAN_ANT_PHYSICS") {
-        Ok(t) => toml::from_str(&t.replace(',', "\n"))
-            .map_err(|e| format!("HEBBIAN_ANT_PHYSICS: {e}"))?,
-        Err(_) => PhysicsConfig::default(),
-    };
+        .find(|g| g.name == *gait)
+        .ok_or_else(|| format!("the suite has no gait `{gait}`"))?;
+    let q0 = start
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| suite.starts.get(i))
+        .ok_or_else(|| {
+            format!(
+                "START: `{start}` is not one of the suite's {} starts",
+                suite.starts.len()
+            )
+        })?;
     let morphology = Morphology::builtin(morph).map_err(|e| e.to_string())?;
     let ranges = morphology.joints().map(|h| h.range);
-    let mut ant = Ant::with_config(&morphology, physics);
-    ant.reset_with_joints(&q0);
+    let mut ant = Ant::with_config(&morphology, ant_physics::physics());
+    ant.reset_with_joints(q0);
 
     // Per window and body: steps in contact, contact points, Σ normal force.
     let mut load = [[(0usize, 0usize, 0.0f64); 9]; WINDOWS.len()];
+    let mut at_rest = Vec::new();
     let mut past = [0.0f32; 8];
     let mut progress = 0.0f64;
-    let w = 2.0 * std::f64::consts::PI * f * 0.0165;
-    for k in 0..STEPS {
-        let action: [f32; 8] = if k < BURN_IN {
+    for k in 0..BURN_IN + SCORED {
+        let action = if k < BURN_IN {
             [0.0; 8]
         } else {
-            let t = (k - BURN_IN) as f64;
-            std::array::from_fn(|j| (b[j] + a[j] * (w * t + phi[j]).sin()).clamp(-1.0, 1.0) as f32)
+            gait.action(k - BURN_IN)
         };
         let step = ant.step(&action);
         let window = WINDOWS.iter().position(|(lo, hi)| (*lo..*hi).contains(&k));
         let window = window.expect("the windows cover every step");
-        for (body, c) in ant.ground_contacts().iter().enumerate() {
+        let contacts = ant.ground_contacts();
+        for (body, c) in contacts.iter().enumerate() {
             if c.points > 0 {
                 let cell = &mut load[window][body];
                 cell.0 += 1;
                 cell.1 += c.points;
                 cell.2 += f64::from(c.normal_force);
             }
+        }
+        if k + 1 == BURN_IN {
+            at_rest = (0..9)
+                .filter(|b| contacts[*b].points > 0)
+                .map(|b| format!("{}:{:.1}", BODIES[b], contacts[b].normal_force))
+                .collect();
         }
         if k >= BURN_IN {
             progress += f64::from(step.progress);
@@ -93,7 +88,14 @@ fn main() -> Result<(), String> {
             }
         }
     }
-    println!("{gait} / {morph} / start {start}: Σ progress {progress:.1}");
+    println!(
+        "{} / {morph} / start {start}: Σ progress {progress:.1}",
+        gait.name
+    );
+    println!(
+        "at rest (last burn-in step), normal force N: {}",
+        at_rest.join(" ")
+    );
     println!("window: body (steps in contact, mean points, mean normal force N per step)");
     for ((lo, hi), cells) in WINDOWS.iter().zip(&load) {
         let bodies: Vec<String> = cells

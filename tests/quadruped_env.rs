@@ -189,6 +189,7 @@ fn ground_contacts_carry_the_weight_of_a_resting_ant() {
         assert_eq!(feet[k], c[2 + 2 * k].points > 0, "leg {k}: {c:?}");
     }
 }
+
 fn random_actions(seed: u64, n: usize) -> Vec<[f32; 8]> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..n)

@@ -30,13 +30,10 @@ use serde::Deserialize;
 
 mod common {
     pub mod ant_physics;
+    pub mod pybullet_suite;
 }
 use common::ant_physics::physics;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/quadruped");
-const BURN_IN: usize = 40;
-const SCORED: usize = 960;
-const DT: f64 = 0.0165;
+use common::pybullet_suite::{BURN_IN, Case, DATA, Gait, SCORED, Suite, load, read_suite};
 
 /// Cases where pybullet moves by more than this (|mean Σ progress|, ≈ 0.9 m) must match within
 /// [`REL_TOL`] and have the same sign.
@@ -71,59 +68,6 @@ const TOL_Z: f64 = 0.02;
 const TOL_YAW: f64 = 0.1;
 const TOL_Q_RMS: f64 = 0.05;
 const TOL_Q_MAX: f64 = 0.3;
-
-#[derive(Deserialize)]
-struct Suite {
-    pybullet: String,
-    starts: Vec<[f32; 8]>,
-    gaits: Vec<Gait>,
-    results: Vec<Case>,
-    traces: Vec<String>,
-}
-
-#[derive(Deserialize, Clone)]
-struct Gait {
-    name: String,
-    kind: String,
-    a: [f64; 8],
-    phi: [f64; 8],
-    b: [f64; 8],
-    f: f64,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    gait: String,
-    morphology: String,
-    progress: Vec<f64>,
-    mean: f64,
-    min_z: Vec<f64>,
-    final_xy_yaw: Vec<[f64; 3]>,
-}
-
-impl Gait {
-    /// Action at scored step `t`, exactly as the Python script computes it (f64, then f32).
-    fn action(&self, t: usize) -> [f32; 8] {
-        let w = 2.0 * std::f64::consts::PI * self.f * DT;
-        std::array::from_fn(|j| {
-            (self.b[j] + self.a[j] * (w * t as f64 + self.phi[j]).sin()).clamp(-1.0, 1.0) as f32
-        })
-    }
-}
-
-fn load() -> Suite {
-    let path = std::env::var("HEBBIAN_PYBULLET_SUITE")
-        .map_or_else(|_| Path::new(DATA).join("pybullet_suite.json"), Into::into);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut suite: Suite = serde_json::from_str(&text).expect("pybullet_suite.json");
-    if let Ok(extra) = std::env::var("HEBBIAN_EXTRA_GAITS") {
-        let text = std::fs::read_to_string(&extra).expect("HEBBIAN_EXTRA_GAITS: unreadable");
-        let gaits: Vec<Gait> =
-            serde_json::from_str(&text).expect("HEBBIAN_EXTRA_GAITS: not a JSON list of gaits");
-        suite.gaits.extend(gaits);
-    }
-    suite
-}
 
 fn morphologies() -> BTreeMap<String, Morphology> {
     ["intact", "right_damaged", "left_damaged"]
@@ -219,9 +163,7 @@ fn agreement(reference: &[f64], ours: &[f64]) -> (f64, usize, usize) {
 /// is its solver not converging at 5) and returns our Spearman against it; `None` when the suite
 /// is not the committed one (`HEBBIAN_PYBULLET_SUITE`), whose gaits and starts it shares.
 fn against_converged_pybullet(suite: &Suite, pb: &[f64], ours: &[f64]) -> Option<f64> {
-    let path = Path::new(DATA).join("pybullet_suite_20_iterations.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let converged: Suite = serde_json::from_str(&text).expect("pybullet_suite_20_iterations.json");
+    let converged = read_suite(&Path::new(DATA).join("pybullet_suite_20_iterations.json"));
     let same_cases = converged.starts == suite.starts
         && converged.results.len() == suite.results.len()
         && converged
@@ -472,18 +414,10 @@ fn progress_matches_pybullet_across_gaits() {
         .iter()
         .map(|c| (half(c, 0), half(c, 1)))
         .unzip();
-    let self_within = even
-        .iter()
-        .zip(&odd)
-        .filter(|(e, _)| e.abs() > MOVING)
-        .map(|(e, o)| e.signum() == o.signum() && (o - e).abs() <= REL_TOL * e.abs())
-        .collect::<Vec<_>>();
+    let (self_rho, self_ok, self_n) = agreement(&even, &odd);
     eprintln!(
-        "pybullet against itself (even vs odd starts, {} each): Spearman {:.3}, {} of {} moving cases within {:.0} %",
+        "pybullet against itself (even vs odd starts, {} each): Spearman {self_rho:.3}, {self_ok} of {self_n} moving cases within {:.0} %",
         n_starts / 2,
-        spearman(&even, &odd),
-        self_within.iter().filter(|ok| **ok).count(),
-        self_within.len(),
         REL_TOL * 100.0
     );
     let within_noise = moving.iter().filter(|m| m.5).count();

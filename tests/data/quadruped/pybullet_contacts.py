@@ -1,7 +1,8 @@
 """Where pybullet's Ant touches the ground, on one case of the suite: the counterpart of
 `cargo run --release --example ant_contacts -- GAIT MORPHOLOGY START`, printing the same table.
 
-Per window of env steps, for each body in contact: the steps it touched, its mean contact points
+The normal force on each body at rest after the burn-in; then per window of env steps, for each
+body in contact: the steps it touched, its mean contact points
 (`getContactPoints` rows) and its mean normal force per step (N), then how far each joint went past
 its stop. pybullet reports a contact's normal force as its last substep's impulse over the env
 step (0.0165 s), a quarter of the force; it is multiplied by the 4 substeps here (a resting ant's
@@ -66,6 +67,8 @@ def main():
             body = BODY[names[c[3]]]
             n, f = touched.get(body, (0, 0.0))
             touched[body] = (n + 1, f + SUBSTEPS * c[9])
+        if k + 1 == suite.BURN_IN:
+            at_rest = [f"{b}:{touched[b][1]:.1f}" for b in ORDER if b in touched]
         for body, (n, f) in touched.items():
             cell = load[window].setdefault(body, [0, 0, 0.0])
             cell[0] += 1
@@ -77,6 +80,7 @@ def main():
             past = np.maximum(past, np.maximum(ranges[:, 0] - q, q - ranges[:, 1]))
     env.close()
     print(f"{args.gait} / {args.morphology} / start {args.start}: Σ progress {progress:.1f}")
+    print(f"at rest (last burn-in step), normal force N: {' '.join(at_rest)}")
     print("window: body (steps in contact, mean points, mean normal force N per step)")
     for (lo, hi), cells in zip(WINDOWS, load):
         parts = [f"{b}:({cells[b][0]}, {cells[b][1] / cells[b][0]:.2f}, {cells[b][2] / (hi - lo):.1f})"
