@@ -32,6 +32,34 @@ pub struct Config {
     pub es: EsConfig,
     #[serde(default)]
     pub run: RunConfig,
+    /// Variants scored on the centre every few generations, apart from the fitness
+    /// (`[held_out]`): a body the run never trains on, watched while it learns. It never
+    /// changes the run, so a resume may add, change or drop it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<HeldOutConfig>,
+}
+
+/// `[held_out]`: which variants, how often, how many rollouts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldOutConfig {
+    /// Variant names as `task.variants` takes them (e.g. `left_damaged`, `leg1_shin_0.5`).
+    pub variants: Vec<String>,
+    /// Scored at generations 0, `every`, 2·`every`, … and at the run's last generation.
+    #[serde(default = "default_held_out_every")]
+    pub every: u64,
+    /// Rollouts per variant, the same episodes (starts, tracks, initial weights) every time,
+    /// so that the curve moves with the centre, not with the draw.
+    #[serde(default = "default_held_out_rollouts")]
+    pub rollouts: usize,
+}
+
+fn default_held_out_every() -> u64 {
+    10
+}
+
+fn default_held_out_rollouts() -> usize {
+    10
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -272,10 +300,51 @@ impl Config {
             }
             _ => {}
         }
+        if let Some(held_out) = &self.held_out {
+            self.validate_held_out(held_out, genome_len, synapses, &device)?;
+        }
         if self.network.init == WeightInit::Coevolve && self.rule().is_none() {
             return Err("key `network.init`: `coevolve` needs a Hebbian rule, not `static`".into());
         }
         Ok(())
+    }
+
+    fn validate_held_out(
+        &self,
+        h: &HeldOutConfig,
+        genome_len: usize,
+        synapses: usize,
+        device: &burn::tensor::Device,
+    ) -> Result<(), String> {
+        if h.variants.is_empty() {
+            return Err("key `held_out.variants`: name at least one variant".into());
+        }
+        self.held_out_task(h)
+            .map_err(|e| format!("key `held_out.variants`: {e}"))?;
+        if h.every == 0 {
+            return Err("key `held_out.every`: must be at least 1 (generations)".into());
+        }
+        if h.rollouts == 0 || h.rollouts > crate::limits::MAX_ROLLOUTS {
+            return Err(format!(
+                "key `held_out.rollouts`: must be 1 to {}, got {}",
+                crate::limits::MAX_ROLLOUTS,
+                h.rollouts
+            ));
+        }
+        let at_once = crate::rollout::Chunking {
+            chunk: self.run.chunk,
+        }
+        .resolve(h.rollouts, genome_len, synapses, device);
+        crate::limits::check_memory(
+            &format!("key `held_out.rollouts` = {}", h.rollouts),
+            crate::limits::population_bytes(h.rollouts, at_once, genome_len, synapses),
+            "the held-out rollouts' genomes and networks",
+        )
+    }
+
+    /// The task the `[held_out]` variants are scored on (the run's physics).
+    pub fn held_out_task(&self, h: &HeldOutConfig) -> Result<Task, crate::task::TaskError> {
+        Task::for_evaluation_with(&self.task.name, &h.variants, self.task.physics)
     }
 
     /// The Hebbian rule, or `None` for the static baseline.

@@ -21,6 +21,8 @@ pub mod eval;
 pub mod experiment;
 pub mod files;
 pub mod genome;
+#[cfg(feature = "full")]
+pub mod held_out;
 pub mod kernel;
 pub mod limits;
 #[cfg(feature = "full")]

@@ -617,6 +617,23 @@ fn run_train(
             last.max_fitness
         );
     }
+    if let Some(m) = summary
+        .history
+        .iter()
+        .rev()
+        .find(|m| !m.held_out.is_empty())
+    {
+        let scores: Vec<String> = m
+            .held_out
+            .iter()
+            .map(|s| format!("{} {:.2} ± {:.2}", s.variant, s.mean, s.std))
+            .collect();
+        outln!(
+            "held out, generation {}'s centre: {}",
+            m.generation,
+            scores.join(", ")
+        );
+    }
     outln!(
         "model: {}",
         summary.run_dir.join(hebbian::train::MODEL_FILE).display()

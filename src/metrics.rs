@@ -28,6 +28,25 @@ pub struct GenerationMetrics {
     pub policy_seconds: f64,
     #[serde(default)]
     pub env_seconds: f64,
+    /// The `[held_out]` scores of the centre this generation sampled around, on generations
+    /// that scored them (not counted in `wall_seconds`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_out: Vec<HeldOutScore>,
+}
+
+/// One held-out variant's score over its rollouts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutScore {
+    pub variant: String,
+    pub mean: f32,
+    pub std: f32,
+    pub min: f32,
+    pub max: f32,
+    /// Rollouts that diverged (each counted as the variant's worst score, as `hebbian eval`).
+    pub diverged: usize,
+    /// `hebbian eval --variant VARIANT --rollouts ROLLOUTS --seed SEED` replays these episodes.
+    pub rollouts: usize,
+    pub seed: u64,
 }
 
 /// Why metrics could not be read, rewritten or drawn; each names the file (and line).
@@ -181,9 +200,14 @@ fn draw_plot(
         .iter()
         .filter(|m| m.mean_fitness.is_finite())
         .collect();
+    let held_out = held_out_series(history);
     let (lo, hi) = pts.iter().fold((f32::MAX, f32::MIN), |(lo, hi), m| {
         (lo.min(m.min_fitness), hi.max(m.max_fitness))
     });
+    let (lo, hi) = held_out
+        .iter()
+        .flat_map(|(_, points)| points)
+        .fold((lo, hi), |(lo, hi), &(_, y)| (lo.min(y), hi.max(y)));
     let (lo, hi) = if pts.is_empty() {
         (0.0, 1.0)
     } else {
@@ -237,6 +261,27 @@ fn draw_plot(
         .map_err(|e| err(&e))?
         .label("mean")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    // Held-out variants: the centre's mean over their rollouts, one line with dots each.
+    const HELD_OUT_COLOURS: [RGBColor; 4] = [
+        RGBColor(0, 150, 60),
+        RGBColor(200, 110, 0),
+        RGBColor(140, 0, 160),
+        RGBColor(90, 90, 90),
+    ];
+    for (k, (variant, points)) in held_out.iter().enumerate() {
+        let colour = HELD_OUT_COLOURS[k % HELD_OUT_COLOURS.len()];
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| err(&e))?
+            .label(format!("held out: {variant}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+            .map_err(|e| err(&e))?;
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
@@ -245,6 +290,24 @@ fn draw_plot(
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
+}
+
+/// Per held-out variant (in order of first appearance), its finite means by generation.
+fn held_out_series(history: &[GenerationMetrics]) -> Vec<(String, Vec<(f64, f32)>)> {
+    let mut series: Vec<(String, Vec<(f64, f32)>)> = Vec::new();
+    for m in history {
+        for s in m.held_out.iter().filter(|s| s.mean.is_finite()) {
+            let k = match series.iter().position(|(v, _)| v == &s.variant) {
+                Some(k) => k,
+                None => {
+                    series.push((s.variant.clone(), Vec::new()));
+                    series.len() - 1
+                }
+            };
+            series[k].1.push((m.generation as f64, s.mean));
+        }
+    }
+    series
 }
 
 #[cfg(test)]

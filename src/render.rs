@@ -93,6 +93,7 @@ fn open(source: &PolicySource, options: &RenderOptions) -> Result<Policy, Render
                     device: device_name.to_string(),
                     chunk: 0,
                 },
+                held_out: None,
             };
             config.validate().map_err(|e| {
                 RenderError::Refused(format!("random policy for --task {task}: {e}"))

@@ -25,6 +25,8 @@ pub enum Purpose {
     PcaRandomCoefficients,
     /// An episode's random leg damage (index 0).
     Damage,
+    /// The `[held_out]` episodes (index 0: the same episodes at every generation scored).
+    HeldOut,
 }
 
 impl Purpose {
@@ -39,6 +41,7 @@ impl Purpose {
             Purpose::Row => 0,
             Purpose::PcaRandomCoefficients => 0x9CA,
             Purpose::Damage => 0xDA3A6E,
+            Purpose::HeldOut => 0x4E1D,
         }
     }
 }

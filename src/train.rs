@@ -16,6 +16,7 @@ use crate::files::{
     Model, ModelHeader, read_checkpoint, read_checkpoint_assignment, save_checkpoint, save_model,
 };
 use crate::genome::{GenomeLayout, SegmentKind};
+use crate::held_out::HeldOut;
 use crate::metrics::{self, GenerationMetrics};
 use crate::rollout::{Chunking, chunk_size, evaluate_rows};
 use crate::run_lock::RunLock;
@@ -100,6 +101,8 @@ struct Run {
     es: Es,
     dir: PathBuf,
     history: Vec<GenerationMetrics>,
+    /// What the run scores apart from the fitness (rank 0 only).
+    held_out: Option<HeldOut>,
     /// Held for the whole run by the process that writes the folder (rank 0): no other process
     /// writes it meanwhile.
     _lock: Option<RunLock>,
@@ -184,11 +187,14 @@ pub fn resume(dir: &Path, options: &TrainOptions) -> Result<TrainSummary, TrainE
     run.go(options)
 }
 
-/// Keys a resume may change: only how long the run goes on.
-const RESUMABLE_KEYS: [&str; 1] = ["generations"];
+/// Whether a resume may change `key`: how long the run goes on, and what it scores apart from
+/// the fitness (`[held_out]`), neither of which changes the run.
+fn resumable(key: &str) -> bool {
+    key == "generations" || key == "held_out" || key.starts_with("held_out.")
+}
 
 /// Refuses a resume whose `config.toml` differs from the config the checkpoint was made with
-/// in anything but [`RESUMABLE_KEYS`], naming every changed key with both values.
+/// in anything but the [`resumable`] keys, naming every changed key with both values.
 fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> Result<(), TrainError> {
     let now = config.to_toml();
     if crate::files::config_hash(&now) == crate::files::config_hash(recorded) {
@@ -217,7 +223,7 @@ fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> Result<(), Tr
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let changed: Vec<String> = keys
         .into_iter()
-        .filter(|k| !RESUMABLE_KEYS.contains(&k.as_str()) && before.get(*k) != after.get(*k))
+        .filter(|k| !resumable(k) && before.get(*k) != after.get(*k))
         .map(|k| {
             let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(unset)".into());
             format!("`{k}` ({} → {})", show(before.get(k)), show(after.get(k)))
@@ -228,7 +234,8 @@ fn check_unchanged(config: &Config, recorded: &str, dir: &Path) -> Result<(), Tr
     }
     Err(TrainError::Refused(format!(
         "{}: edited since the last checkpoint: {}. A resume continues the same experiment, so \
-         only `generations` may change; undo the edit, or start a new run with --config",
+         only `generations` and `[held_out]` may change; undo the edit, or start a new run \
+         with --config",
         dir.join(CONFIG_FILE).display(),
         changed.join(", ")
     )))
@@ -354,6 +361,11 @@ impl Run {
             }
         };
         let es = with_genome_ranges(es, &spec, &layout);
+        let held_out = if cluster.is_root() {
+            HeldOut::for_run(&config, &device)?
+        } else {
+            None
+        };
         Ok(Self {
             config,
             task,
@@ -362,6 +374,7 @@ impl Run {
             es,
             dir: dir.to_path_buf(),
             history,
+            held_out,
             _lock: lock,
             cluster,
         })
@@ -433,6 +446,10 @@ impl Run {
         let report = self.es.tell(&fitness)?;
         let (mean, max, min, std, non_finite) = metrics::summarize(&fitness);
         let wall = start.elapsed().as_secs_f64();
+        let held_out = match &self.held_out {
+            Some(h) if h.due(generation, self.config.generations) => h.score(&self.spec, &centre),
+            _ => Vec::new(),
+        };
         let m = GenerationMetrics {
             generation,
             mean_fitness: mean,
@@ -447,6 +464,7 @@ impl Run {
             agent_steps_per_second: env_steps as f64 / wall.max(1e-9),
             policy_seconds,
             env_seconds,
+            held_out,
         };
         tracing::debug!(?m, step_norm = report.step_norm, "generation done");
         if self.cluster.is_root() {

@@ -202,3 +202,46 @@ fn task_physics_sets_the_ant_physics_of_a_run_and_travels_with_its_model() {
         .to_string();
     assert!(err.contains("physics") && err.contains("cartpole"), "{err}");
 }
+
+#[test]
+fn held_out_variants_are_checked_by_name() {
+    let ant = std::fs::read_to_string("configs/ant.toml").unwrap();
+    let with = |section: &str| format!("{ant}\n[held_out]\n{section}");
+    let ok = Config::parse(
+        &with("variants = [\"left_damaged\", \"leg1_shin_0.5\"]\n"),
+        "ok.toml",
+        &[],
+    )
+    .unwrap();
+    let h = ok.held_out.as_ref().unwrap();
+    assert_eq!((h.every, h.rollouts), (10, 10), "defaults");
+    let task = ok.held_out_task(h).unwrap();
+    let names: Vec<_> = task.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["left_damaged", "leg1_shin_0.500"]);
+    assert_eq!(
+        ok.task().unwrap().variants.len(),
+        2,
+        "held-out bodies stay out of the fitness"
+    );
+    for (section, key) in [
+        ("variants = [\"tripod\"]\n", "held_out.variants"),
+        ("variants = []\n", "held_out.variants"),
+        (
+            "variants = [\"left_damaged\"]\nevery = 0\n",
+            "held_out.every",
+        ),
+        (
+            "variants = [\"left_damaged\"]\nrollouts = 0\n",
+            "held_out.rollouts",
+        ),
+        ("variants = [\"left_damaged\"]\nevry = 5\n", "evry"),
+    ] {
+        let err = Config::parse(&with(section), "bad.toml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(key) && err.contains("bad.toml"),
+            "{section}: {err}"
+        );
+    }
+}

@@ -585,3 +585,70 @@ fn a_torn_metrics_line_is_repaired_on_resume() {
     let on_disk = hebbian::metrics::read(&dir.path().join("metrics.jsonl")).unwrap();
     assert_eq!(strip_timing(&on_disk), strip_timing(&straight.history));
 }
+
+#[test]
+fn held_out_variants_are_scored_on_the_centre_without_changing_the_run() {
+    let plain = config(&["generations=3", "population=8"]);
+    let watched = config(&[
+        "generations=3",
+        "population=8",
+        "held_out.variants=[\"cartpole\"]",
+        "held_out.every=2",
+        "held_out.rollouts=3",
+    ]);
+    let a = train(plain.clone(), tempfile::tempdir().unwrap().path(), &quiet()).unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = train(watched, b_dir.path(), &quiet()).unwrap();
+    assert_eq!(strip_timing(&a.history), strip_timing(&b.history));
+    assert_eq!(
+        a.centre, b.centre,
+        "scoring held-out episodes changes nothing"
+    );
+    assert!(a.history.iter().all(|m| m.held_out.is_empty()));
+    let scored: Vec<u64> = b
+        .history
+        .iter()
+        .filter(|m| !m.held_out.is_empty())
+        .map(|m| m.generation)
+        .collect();
+    assert_eq!(scored, [0, 2], "every 2nd generation and the last");
+    let logged = hebbian::metrics::read(&b_dir.path().join("metrics.jsonl")).unwrap();
+    assert_eq!(logged[2].held_out, b.history[2].held_out);
+
+    // A run started without [held_out] may add it on resume. Generation 2 scores the centre
+    // it samples around, which is the model file after two generations: `hebbian eval` of
+    // that file with the held-out seed gives the same numbers.
+    let split = tempfile::tempdir().unwrap();
+    let stop = TrainOptions {
+        stop_after: Some(2),
+        ..quiet()
+    };
+    train(plain.clone(), split.path(), &stop).unwrap();
+    let eval = hebbian::eval::evaluate_model(
+        &split.path().join(MODEL_FILE),
+        3,
+        hebbian::held_out::seed(plain.seed),
+        None,
+        &["cartpole".to_string()],
+    )
+    .unwrap();
+    let path = split.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text + "\n[held_out]\nvariants = [\"cartpole\"]\nevery = 2\nrollouts = 3\n",
+    )
+    .unwrap();
+    let resumed = resume(split.path(), &quiet()).unwrap();
+    assert_eq!(resumed.centre, a.centre);
+    let g2 = &resumed.history[2].held_out;
+    assert_eq!(g2, &b.history[2].held_out);
+    assert_eq!(g2.len(), 1);
+    let v = &eval.variants[0];
+    assert_eq!(
+        (g2[0].mean, g2[0].std, g2[0].min, g2[0].max),
+        (v.mean, v.std, v.min, v.max)
+    );
+    assert!(g2[0].min >= 1.0, "CartPole returns count steps: {g2:?}");
+    assert_eq!((g2[0].rollouts, g2[0].seed), (3, eval.seed));
+}
