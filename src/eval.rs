@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::controller::ControllerSpec;
@@ -13,7 +13,7 @@ use crate::train::rule_name;
 use burn::tensor::Device;
 
 /// Scores of one environment variant.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VariantScore {
     pub variant: String,
     pub mean: f32,

@@ -63,18 +63,10 @@ impl HeldOut {
             .variants
             .iter()
             .zip(eval.per_variant)
-            .map(|(v, raw)| {
-                let s = VariantScore::new(&v.name, &raw);
-                HeldOutScore {
-                    variant: s.variant,
-                    mean: s.mean,
-                    std: s.std,
-                    min: s.min,
-                    max: s.max,
-                    diverged: s.diverged,
-                    rollouts: self.rollouts,
-                    seed: self.seed,
-                }
+            .map(|(v, raw)| HeldOutScore {
+                score: VariantScore::new(&v.name, &raw),
+                rollouts: self.rollouts,
+                seed: self.seed,
             })
             .collect()
     }

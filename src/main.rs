@@ -626,7 +626,12 @@ fn run_train(
         let scores: Vec<String> = m
             .held_out
             .iter()
-            .map(|s| format!("{} {:.2} ± {:.2}", s.variant, s.mean, s.std))
+            .map(|h| {
+                format!(
+                    "{} {:.2} ± {:.2}",
+                    h.score.variant, h.score.mean, h.score.std
+                )
+            })
             .collect();
         outln!(
             "held out, generation {}'s centre: {}",

@@ -37,13 +37,9 @@ pub struct GenerationMetrics {
 /// One held-out variant's score over its rollouts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HeldOutScore {
-    pub variant: String,
-    pub mean: f32,
-    pub std: f32,
-    pub min: f32,
-    pub max: f32,
-    /// Rollouts that diverged (each counted as the variant's worst score, as `hebbian eval`).
-    pub diverged: usize,
+    /// As `hebbian eval` reports it (per-rollout scores included).
+    #[serde(flatten)]
+    pub score: crate::eval::VariantScore,
     /// `hebbian eval --variant VARIANT --rollouts ROLLOUTS --seed SEED` replays these episodes.
     pub rollouts: usize,
     pub seed: u64,
@@ -296,7 +292,12 @@ fn draw_plot(
 fn held_out_series(history: &[GenerationMetrics]) -> Vec<(String, Vec<(f64, f32)>)> {
     let mut series: Vec<(String, Vec<(f64, f32)>)> = Vec::new();
     for m in history {
-        for s in m.held_out.iter().filter(|s| s.mean.is_finite()) {
+        for s in m
+            .held_out
+            .iter()
+            .map(|h| &h.score)
+            .filter(|s| s.mean.is_finite())
+        {
             let k = match series.iter().position(|(v, _)| v == &s.variant) {
                 Some(k) => k,
                 None => {
