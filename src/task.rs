@@ -7,7 +7,7 @@ use crate::env::Env;
 use crate::env::car_racing::CarRacing;
 use crate::env::cartpole::CartPole;
 use crate::env::quadruped::{
-    Ant, BUILTIN_NAMES, Damage, Morphology, PhysicsConfig, RANDOM_DAMAGE, RandomDamageAnt,
+    Ant, BUILTIN_NAMES, Damage, Morphology, PhysicsConfig, RandomDamageAnt, random_damage_legs,
 };
 pub use crate::protocol::Protocol;
 
@@ -26,6 +26,8 @@ pub enum TaskError {
     Morphology(#[from] crate::env::quadruped::MorphologyError),
     #[error("`physics` sets the Ant's physics; task `{task}` has none")]
     PhysicsNotAnt { task: String },
+    #[error("task `{task}`: {why}")]
+    BadVariant { task: String, why: String },
 }
 
 /// Builds a fresh environment of one variant (e.g. one morphology).
@@ -167,7 +169,8 @@ impl Task {
     /// Keeps only the named variants (in that order); empty keeps them all. For the Ant a name
     /// ending in `.xml` loads that MJCF morphology, `legK_shin_F` is the intact body with leg
     /// K's shin at fraction F of its length, and `random_damage` is a body with one randomly
-    /// cut shin, re-drawn every episode (list it N times for N bodies per candidate).
+    /// cut shin, re-drawn every episode (list it N times for N bodies per candidate;
+    /// `random_damage_legs_234` cuts only legs 2–4).
     pub fn with_variants(mut self, names: &[String]) -> Result<Self, TaskError> {
         if names.is_empty() {
             return Ok(self);
@@ -176,11 +179,15 @@ impl Task {
         for n in names {
             if let Some(v) = self.variants.iter().find(|v| &v.name == n) {
                 chosen.push(v.clone());
-            } else if self.name == "ant" && n == RANDOM_DAMAGE {
+            } else if self.name == "ant"
+                && let Some(legs) = random_damage_legs(n)
+            {
+                let legs = legs.map_err(|why| TaskError::BadVariant {
+                    task: self.name.clone(),
+                    why,
+                })?;
                 let physics = self.ant_physics;
-                chosen.push(variant(RANDOM_DAMAGE, move || {
-                    RandomDamageAnt::with_config(physics)
-                }));
+                chosen.push(variant(n, move || RandomDamageAnt::on_legs(physics, &legs)));
             } else if self.name == "ant"
                 && (Morphology::is_file_name(n) || Damage::from_name(n).is_some())
             {
@@ -189,8 +196,8 @@ impl Task {
             } else {
                 let known: Vec<_> = self.variants.iter().map(|v| v.name.as_str()).collect();
                 let files = if self.name == "ant" {
-                    ", random_damage, a damaged shin (legK_shin_F: leg K's shin at fraction F) \
-                     or an MJCF file (*.xml)"
+                    ", random_damage (random_damage_legs_K…: only legs K…), a damaged shin \
+                     (legK_shin_F: leg K's shin at fraction F) or an MJCF file (*.xml)"
                 } else {
                     ""
                 };

@@ -82,6 +82,27 @@ fn random_damage_trains_on_redrawn_bodies_and_evaluates_on_the_fixed_three() {
     let eval = Task::for_evaluation("ant", &[]).unwrap();
     let names: Vec<&str> = eval.variants.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["intact", "right_damaged", "left_damaged"]);
+
+    // Sparing the front-left leg keeps the paper's unseen body unseen.
+    let spare = Config::load(
+        std::path::Path::new("configs/ant_random_damage_spare_left.toml"),
+        &[],
+    )
+    .unwrap();
+    let task = spare.task().unwrap();
+    assert_eq!(task.variants[1].name, "random_damage_legs_234");
+    let held_out = spare
+        .held_out_task(spare.held_out.as_ref().unwrap())
+        .unwrap();
+    assert_eq!(held_out.variants[0].name, "left_damaged");
+    let err = Task::by_name("ant", &["random_damage_legs_15".into()])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("random_damage_legs_15") && err.contains("1..=4"),
+        "{err}"
+    );
 }
 
 /// `legK_shin_F` names a damaged body wherever a variant is named (a damage sweep is a list of

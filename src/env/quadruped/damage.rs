@@ -13,8 +13,42 @@ use rand_chacha::ChaCha8Rng;
 use super::{Ant, Morphology, MorphologyError, PhysicsConfig};
 use crate::env::{Env, EnvStep};
 
-/// The name of the random-damage variant (`task.variants = ["random_damage"]`).
+/// The name of the random-damage variant (`task.variants = ["random_damage"]`); with the
+/// suffix `_legs_` and leg numbers (e.g. `random_damage_legs_234`) only those legs are damaged,
+/// so a leg can stay unseen-damaged in training.
 pub const RANDOM_DAMAGE: &str = "random_damage";
+
+/// All four legs, in action order.
+const ALL_LEGS: [usize; 4] = [0, 1, 2, 3];
+
+/// The legs a random-damage variant name damages (0-based, action order): `random_damage` all
+/// four, `random_damage_legs_K…` legs K… (1–4, each at most once). `None` for names of
+/// another form; an error for this form with a bad leg list.
+pub fn random_damage_legs(name: &str) -> Option<Result<Vec<usize>, String>> {
+    if name == RANDOM_DAMAGE {
+        return Some(Ok(ALL_LEGS.to_vec()));
+    }
+    let digits = name.strip_prefix(RANDOM_DAMAGE)?.strip_prefix("_legs_")?;
+    let mut legs = Vec::new();
+    for c in digits.chars() {
+        match c.to_digit(10) {
+            Some(k @ 1..=4) if !legs.contains(&(k as usize - 1)) => legs.push(k as usize - 1),
+            _ => {
+                return Some(Err(format!(
+                    "`{name}`: a random-damage variant is random_damage or random_damage_legs_K… \
+                     with each K in 1..=4 at most once (e.g. random_damage_legs_234)"
+                )));
+            }
+        }
+    }
+    if legs.is_empty() {
+        return Some(Err(format!(
+            "`{name}`: name at least one leg (e.g. random_damage_legs_234)"
+        )));
+    }
+    legs.sort_unstable();
+    Some(Ok(legs))
+}
 
 /// The shin geoms of the intact ant, in leg (action) order.
 const SHIN_GEOMS: [&str; 4] = [
@@ -35,10 +69,16 @@ impl Damage {
     /// The damage of the episode with env seed `seed`: a leg uniformly, a fraction uniformly in
     /// [0, 1).
     pub fn from_seed(seed: u64) -> Self {
+        Self::from_seed_among(seed, &ALL_LEGS)
+    }
+
+    /// [`Self::from_seed`] on one of `legs` (non-empty, 0-based), uniformly; on all four legs
+    /// it is the same draw.
+    pub fn from_seed_among(seed: u64, legs: &[usize]) -> Self {
         let mut rng =
             ChaCha8Rng::seed_from_u64(crate::seeds::derive(seed, 0, crate::seeds::Purpose::Damage));
         Self {
-            leg: rng.random_range(0..4),
+            leg: legs[rng.random_range(0..legs.len())],
             fraction: rng.random_range(0.0f32..1.0),
         }
     }
@@ -111,6 +151,8 @@ impl Damage {
 /// the episode's seed (so the same seed gives the same body and episode).
 pub struct RandomDamageAnt {
     ant: Ant,
+    /// The legs it damages (0-based).
+    legs: Vec<usize>,
     damage: Option<Damage>,
 }
 
@@ -127,9 +169,19 @@ impl RandomDamageAnt {
 
     /// On the given physics (every re-drawn body keeps it).
     pub fn with_config(physics: PhysicsConfig) -> Self {
+        Self::on_legs(physics, &ALL_LEGS)
+    }
+
+    /// Damaging only `legs` (0-based, non-empty; e.g. from [`random_damage_legs`]).
+    pub fn on_legs(physics: PhysicsConfig, legs: &[usize]) -> Self {
+        assert!(
+            !legs.is_empty() && legs.iter().all(|&l| l < 4),
+            "legs {legs:?}"
+        );
         let intact = Morphology::builtin("intact").expect("shipped morphology parses");
         Self {
             ant: Ant::with_config(&intact, physics),
+            legs: legs.to_vec(),
             damage: None,
         }
     }
@@ -150,7 +202,7 @@ impl Env for RandomDamageAnt {
     }
 
     fn reset(&mut self, seed: u64) {
-        let damage = Damage::from_seed(seed);
+        let damage = Damage::from_seed_among(seed, &self.legs);
         let morph = damage
             .morphology()
             .expect("a damage of the shipped intact ant parses");
@@ -264,6 +316,52 @@ mod tests {
         .unwrap();
         assert!(stub.legs[2].shin.mass < 0.5 * intact.legs[2].shin.mass);
         assert_eq!(stub.legs[1], intact.legs[1]);
+    }
+
+    #[test]
+    fn random_damage_can_spare_legs() {
+        assert_eq!(
+            random_damage_legs("random_damage"),
+            Some(Ok(vec![0, 1, 2, 3]))
+        );
+        assert_eq!(
+            random_damage_legs("random_damage_legs_423"),
+            Some(Ok(vec![1, 2, 3]))
+        );
+        for bad in [
+            "random_damage_legs_",
+            "random_damage_legs_15",
+            "random_damage_legs_22",
+            "random_damage_legs_x",
+        ] {
+            let err = random_damage_legs(bad).unwrap().unwrap_err();
+            assert!(err.contains(bad), "{err}");
+        }
+        assert_eq!(random_damage_legs("intact"), None);
+        assert_eq!(random_damage_legs("random_damages"), None);
+        // All four legs: the draw of `random_damage`, seed for seed; fewer: only those legs,
+        // each of them.
+        for seed in 0..200 {
+            assert_eq!(
+                Damage::from_seed_among(seed, &[0, 1, 2, 3]),
+                Damage::from_seed(seed)
+            );
+        }
+        let draws: Vec<Damage> = (0..300)
+            .map(|s| Damage::from_seed_among(s, &[1, 2, 3]))
+            .collect();
+        assert!(draws.iter().all(|d| d.leg != 0));
+        for leg in 1..4 {
+            assert!(
+                draws.iter().filter(|d| d.leg == leg).count() > 70,
+                "leg {leg}"
+            );
+        }
+        let mut env = RandomDamageAnt::on_legs(PhysicsConfig::default(), &[1, 2, 3]);
+        for seed in 0..20 {
+            env.reset(seed);
+            assert_ne!(env.damage().unwrap().leg, 0);
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use rapier3d::math::Vector;
 
 pub use crate::env::gif::write_gif;
-pub use damage::{Damage, RANDOM_DAMAGE, RandomDamageAnt};
+pub use damage::{Damage, RANDOM_DAMAGE, RandomDamageAnt, random_damage_legs};
 pub use morphology::{BUILTIN_NAMES, Morphology, MorphologyError};
 pub use observation::OBS_DIM;
 pub use render::render;
