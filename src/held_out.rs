@@ -5,7 +5,7 @@
 
 use burn::tensor::Device;
 
-use crate::config::{Config, HeldOutConfig};
+use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::eval::VariantScore;
 use crate::metrics::HeldOutScore;
@@ -26,18 +26,13 @@ pub struct HeldOut {
 impl HeldOut {
     /// The run's `[held_out]`, if it has one.
     pub fn for_run(config: &Config, device: &Device) -> Result<Option<Self>, TaskError> {
-        let Some(
-            h @ HeldOutConfig {
-                every, rollouts, ..
-            },
-        ) = &config.held_out
-        else {
+        let Some(h) = &config.held_out else {
             return Ok(None);
         };
         Ok(Some(Self {
             task: config.held_out_task(h)?,
-            every: *every,
-            rollouts: *rollouts,
+            every: h.every,
+            rollouts: h.rollouts,
             seed: seed(config.seed),
             chunking: Chunking {
                 chunk: config.run.chunk,
