@@ -76,7 +76,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// The paper's analyses of a model (freeze, clamp, zero, weights, pca, init, compare): each
+    /// The paper's analyses of a model (freeze, clamp, zero, weights, pca, init, compare,
+    /// transplant): each
     /// writes a CSV, a PNG figure and summary.json, and prints a summary.
     Experiment {
         #[command(subcommand)]
@@ -252,6 +253,18 @@ enum ExperimentCommand {
         /// and normal:0.1).
         #[arg(long, value_delimiter = ',')]
         inits: Vec<hebbian::plastic::WeightInit>,
+        #[arg(long, default_value_t = 20)]
+        rollouts: usize,
+    },
+    /// Does the rule adapt to the body? Weights grown for N steps on each body (variant), frozen,
+    /// drive every body from the start, next to each body's own plastic episodes.
+    Transplant {
+        #[command(flatten)]
+        on: OneModel,
+        /// N: Hebbian steps the source episodes grow their weights for.
+        #[arg(long, default_value_t = 200)]
+        at: usize,
+        /// Rollouts per (source, body) pair.
         #[arg(long, default_value_t = 20)]
         rollouts: usize,
     },
@@ -444,6 +457,19 @@ fn run_experiment(which: ExperimentCommand) -> anyhow::Result<()> {
                 options.inits = inits;
             }
             (Box::new(ex::init(&s, &options)?), place(&on, &s, "init"))
+        }
+        ExperimentCommand::Transplant { on, at, rollouts } => {
+            let s = open(&on)?;
+            let options = ex::TransplantOptions {
+                at,
+                rollouts,
+                seed: on.common.seed,
+                progress: !on.common.quiet,
+            };
+            (
+                Box::new(ex::transplant(&s, &options)?),
+                place(&on, &s, "transplant"),
+            )
         }
         ExperimentCommand::Compare {
             models,

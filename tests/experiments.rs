@@ -11,8 +11,8 @@ use hebbian::controller::{Controller, ControllerSpec};
 use hebbian::env::VecEnv;
 use hebbian::env::cartpole::CartPole;
 use hebbian::experiment::{
-    ClampOptions, FreezeOptions, Recovery, Report, Subject, ZeroOptions, clamp, freeze,
-    principal_components, zero, zero_band,
+    ClampOptions, FreezeOptions, Recovery, Report, Subject, TransplantOptions, ZeroOptions, clamp,
+    freeze, principal_components, transplant, zero, zero_band,
 };
 use hebbian::files::{Model, ModelHeader, save_model};
 use hebbian::genome::InitialDistribution;
@@ -136,6 +136,81 @@ fn freeze_at_zero_is_the_random_initial_weights_held_fixed() {
     );
     assert_eq!(bits(&frozen.returns), bits(&fixed.fitness));
     assert_eq!(frozen.lengths, fixed.lengths);
+}
+
+/// On the Ant's three bodies: a body given back its own weights at step N is the same episode
+/// as freezing at N, its plastic row is `hebbian eval`, and another body's weights change the
+/// episodes (the swap reaches the network).
+#[test]
+fn transplanting_a_bodys_own_weights_is_freezing_them() {
+    let model =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ant_ABCD_lr_P256_g294.safetensors");
+    let s = Subject::open(&model, Some("flex"), &[]).unwrap();
+    let (rollouts, at) = (2, 60);
+    let report = transplant(
+        &s,
+        &TransplantOptions {
+            at,
+            rollouts,
+            seed: SEED,
+            progress: false,
+        },
+    )
+    .unwrap();
+    let frozen = freeze(
+        &s,
+        &FreezeOptions {
+            steps: vec![at],
+            rollouts,
+            seed: SEED,
+            progress: false,
+        },
+    )
+    .unwrap();
+    let names = s.variant_names();
+    assert_eq!(report.rows.len(), names.len() * (names.len() + 1));
+    for (v, name) in names.iter().enumerate() {
+        let rows: Vec<_> = report.rows.iter().filter(|r| &r.driven == name).collect();
+        assert_eq!(rows[0].grown_on, None);
+        let eval = &frozen.variants[v].points;
+        assert_eq!(
+            bits(&rows[0].returns),
+            bits(&eval[1].returns),
+            "{name}: plastic"
+        );
+        let own = rows
+            .iter()
+            .find(|r| r.grown_on.as_ref() == Some(name))
+            .unwrap();
+        assert_eq!(own.rollouts, rollouts, "no episode ends before step {at}");
+        assert_eq!(
+            bits(&own.returns),
+            bits(&eval[0].returns),
+            "{name}: own weights"
+        );
+        for other in rows
+            .iter()
+            .skip(1)
+            .filter(|r| r.grown_on.as_ref() != Some(name))
+        {
+            assert_ne!(
+                bits(&other.returns),
+                bits(&own.returns),
+                "{name} with {:?}'s weights",
+                other.grown_on
+            );
+        }
+    }
+    let err = transplant(
+        &s,
+        &TransplantOptions {
+            at: 5000,
+            ..TransplantOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--at") && err.contains("5000"), "{err}");
 }
 
 #[test]
@@ -393,6 +468,11 @@ fn every_experiment_runs_on_cartpole_through_the_cli() {
             "compare",
             vec!["--model", s, "--rollouts", "3"],
             vec!["compare.csv", "compare.md", "compare.png"],
+        ),
+        (
+            "transplant",
+            vec!["--at", "50", "--rollouts", "3"],
+            vec!["transplant.csv", "transplant.md", "transplant.png"],
         ),
     ];
     for (name, extra, files) in cases {

@@ -10,6 +10,7 @@
 //! | [`pca()`] | Fig. 5 | the weight trajectory on its first three principal components, evolved vs random coefficients |
 //! | [`init()`] | §4.1 | returns under other initial-weight distributions |
 //! | [`compare()`] | Table 1 | several models over many rollouts, with the paper's "solved" criterion for the Ant |
+//! | [`transplant()`] | the unseen-body claim | each body runs until step N, then on the weights each body grew by N, frozen: does the rule adapt to the body? |
 //!
 //! Every rollout here is seeded exactly as [`crate::rollout::evaluate`] seeds candidate `a` of a
 //! population of `rollouts` identical genomes (env seed [`env_seed`], initial weights drawn per
@@ -32,6 +33,7 @@ mod init;
 mod output;
 mod pca;
 mod perturb;
+mod transplant;
 mod weights;
 mod zero;
 
@@ -58,12 +60,20 @@ pub use freeze::{FreezeOptions, FreezePoint, FreezeReport, FreezeVariant, freeze
 pub use init::{InitOptions, InitReport, InitRow, init};
 pub use pca::{Pca, PcaOptions, PcaReport, PcaRun, pca, principal_components};
 pub use perturb::{PerturbedVariant, RewardSeries};
+pub use transplant::{TransplantOptions, TransplantReport, TransplantRow, transplant};
 pub use weights::{StepSpec, WeightsOptions, WeightsReport, parse_steps, weights};
 pub use zero::{ZeroOptions, ZeroReport, zero};
 
 /// The experiments `hebbian experiment` knows, in the order of the paper's figures.
-pub const NAMES: [&str; 7] = [
-    "freeze", "clamp", "zero", "weights", "pca", "init", "compare",
+pub const NAMES: [&str; 8] = [
+    "freeze",
+    "clamp",
+    "zero",
+    "weights",
+    "pca",
+    "init",
+    "compare",
+    "transplant",
 ];
 
 /// Why an experiment could not run or write its files.
@@ -249,6 +259,9 @@ pub(crate) struct Outcome {
     /// Per rollout, the largest setback of the cumulative reward below its running maximum
     /// (when tracked).
     pub setbacks: Vec<f32>,
+    /// Per layer, every rollout's `[out, in]` weights at [`Probe::capture_at`], row-major,
+    /// rollout after rollout.
+    pub captured: Vec<Vec<f32>>,
 }
 
 impl Plan<'_> {
@@ -334,6 +347,10 @@ impl Plan<'_> {
             if start == 0 {
                 out.weights = std::mem::take(&mut hook.snapshots);
             }
+            out.captured.resize(hook.captured.len(), Vec::new());
+            for (all, chunk) in out.captured.iter_mut().zip(hook.captured.drain(..)) {
+                all.extend(chunk);
+            }
             out.fitness.extend(stats.fitness);
             out.lengths.extend(stats.lengths);
             start += n;
@@ -418,6 +435,12 @@ pub(crate) struct Probe {
     pub weight_steps: WeightSteps,
     snapshots: Vec<Snapshot>,
     pub track_setback: bool,
+    /// Record every agent's weights before the policy acts at this step.
+    pub capture_at: Option<usize>,
+    captured: Vec<Vec<f32>>,
+    /// At this step, before the policy acts, every agent's weights are replaced: per layer, the
+    /// chunk's `[n, out, in]`.
+    pub implant: Option<(usize, Vec<Vec<f32>>)>,
     cumulative: Vec<f32>,
     peak: Vec<f32>,
     setback: Vec<f32>,
@@ -454,9 +477,37 @@ impl Probe {
     }
 }
 
+/// Every agent's weights, per layer as a flat `[P, out, in]`.
+fn all_weights(net: &crate::plastic::PlasticNetwork) -> Vec<Vec<f32>> {
+    net.weights()
+        .into_iter()
+        .map(|w| {
+            w.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("f32 weights")
+        })
+        .collect()
+}
+
 impl StepHook for Probe {
     fn before_act(&mut self, t: usize, controller: &mut Controller) {
         if let Some(net) = controller.plastic_mut() {
+            if self.implant.as_ref().is_some_and(|(at, _)| *at == t)
+                && let Some((_, implant)) = self.implant.take()
+            {
+                let device = net.device();
+                for (l, (w, new)) in net.weights().into_iter().zip(implant).enumerate() {
+                    let dims = w.dims();
+                    net.set_weights(
+                        l,
+                        Tensor::<3>::from_data(TensorData::new(new, dims), &device),
+                    );
+                }
+            }
+            if self.capture_at == Some(t) {
+                self.captured = all_weights(net);
+            }
             if self.freeze_at == Some(t) {
                 net.set_plastic(false);
             }
