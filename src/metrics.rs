@@ -282,7 +282,7 @@ fn draw_plot(
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
