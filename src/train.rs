@@ -410,6 +410,10 @@ impl Run {
             ran += 1;
         }
         bar.finish();
+        // A resume of a finished run redraws its plot with this build.
+        if ran == 0 && self.cluster.is_root() {
+            self.plot();
+        }
         Ok(TrainSummary {
             run_dir: self.dir.clone(),
             centre: self.es.centre_host(),
@@ -535,11 +539,16 @@ impl Run {
             self.spec.assignment.as_deref(),
         )?;
         self.save_model(&self.dir.join(MODEL_FILE), state.generation, state.centre)?;
+        self.plot();
+        Ok(())
+    }
+
+    /// Draws `fitness.png` from the history (a failure only warns: the plot is a view).
+    fn plot(&self) {
         let title = format!("{} · {}", self.task.name, rule_name(&self.spec));
         if let Err(e) = metrics::plot(&self.dir.join(PLOT_FILE), &title, &self.history) {
             tracing::warn!("could not draw the fitness plot: {e}");
         }
-        Ok(())
     }
 
     /// Writes a centre as a model file; `generation` = ES updates it has had.

@@ -650,4 +650,10 @@ fn held_out_variants_are_scored_on_the_centre_without_changing_the_run() {
         "CartPole returns count steps: {g2:?}"
     );
     assert_eq!((g2[0].rollouts, g2[0].seed), (3, eval.seed));
+    // Resuming the finished run changes nothing but redraws its plot.
+    let plot = split.path().join("fitness.png");
+    std::fs::remove_file(&plot).unwrap();
+    let again = resume(split.path(), &quiet()).unwrap();
+    assert_eq!(again.centre, resumed.centre);
+    assert!(plot.exists(), "a finished run's resume redraws fitness.png");
 }
