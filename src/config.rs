@@ -324,13 +324,8 @@ impl Config {
         if h.every == 0 {
             return Err("key `held_out.every`: must be at least 1 (generations)".into());
         }
-        if h.rollouts == 0 || h.rollouts > crate::limits::MAX_ROLLOUTS {
-            return Err(format!(
-                "key `held_out.rollouts`: must be 1 to {}, got {}",
-                crate::limits::MAX_ROLLOUTS,
-                h.rollouts
-            ));
-        }
+        crate::limits::check_rollout_count(h.rollouts)
+            .map_err(|m| format!("key `held_out.rollouts`: {m}"))?;
         let at_once = crate::rollout::Chunking {
             chunk: self.run.chunk,
         }

@@ -150,15 +150,8 @@ pub fn evaluate_model_stored(
     variants: &[String],
     precision: Option<crate::plastic::CoefficientPrecision>,
 ) -> Result<EvalReport, EvalError> {
-    if rollouts == 0 {
-        return Err(EvalError::Refused("--rollouts must be at least 1".into()));
-    }
-    if rollouts > crate::limits::MAX_ROLLOUTS {
-        return Err(EvalError::Refused(format!(
-            "--rollouts: at most {} (got {rollouts}); the paper uses 100",
-            crate::limits::MAX_ROLLOUTS
-        )));
-    }
+    crate::limits::check_rollout_count(rollouts)
+        .map_err(|m| EvalError::Refused(format!("--rollouts: {m}")))?;
     let LoadedModel {
         config,
         header,

@@ -14,6 +14,17 @@ pub const MAX_TENSOR_FILE_BYTES: u64 = 1 << 30;
 pub const MAX_TEXT_INPUT_BYTES: u64 = 64 << 20;
 /// Most rollouts one `eval` or experiment runs per variant (the paper uses 100).
 pub const MAX_ROLLOUTS: usize = 100_000;
+/// Checks `1 <= rollouts <= MAX_ROLLOUTS`; the message says what was asked for and the bounds
+/// (the caller names the option or key it came from).
+pub fn check_rollout_count(rollouts: usize) -> Result<(), String> {
+    if rollouts == 0 || rollouts > MAX_ROLLOUTS {
+        return Err(format!(
+            "must be 1 to {MAX_ROLLOUTS} (got {rollouts}); the paper uses 100"
+        ));
+    }
+    Ok(())
+}
+
 /// Largest render frame side, in pixels (GIF allows 65,535; nobody watches a 4k GIF).
 pub const MAX_RENDER_SIDE: u32 = 4096;
 

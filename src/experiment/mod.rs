@@ -721,18 +721,7 @@ pub trait Report {
 /// Checks `1 <= rollouts <= MAX_ROLLOUTS` and that the rollouts' genomes and per-step records
 /// fit in memory, before anything is allocated.
 pub(crate) fn check_rollouts(rollouts: usize, genome_len: usize) -> Result<(), ExperimentError> {
-    if rollouts == 0 {
-        return Err(bad("--rollouts", "must be at least 1"));
-    }
-    if rollouts > crate::limits::MAX_ROLLOUTS {
-        return Err(bad(
-            "--rollouts",
-            format!(
-                "at most {} (got {rollouts}); the paper uses 100",
-                crate::limits::MAX_ROLLOUTS
-            ),
-        ));
-    }
+    crate::limits::check_rollout_count(rollouts).map_err(|m| bad("--rollouts", m))?;
     let bytes = rollouts as f64 * (2.0 * genome_len as f64 + 2.0 * 1000.0) * 4.0;
     crate::limits::check_memory(
         &format!("--rollouts {rollouts}"),
