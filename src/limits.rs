@@ -14,6 +14,14 @@ pub const MAX_TENSOR_FILE_BYTES: u64 = 1 << 30;
 pub const MAX_TEXT_INPUT_BYTES: u64 = 64 << 20;
 /// Most rollouts one `eval` or experiment runs per variant (the paper uses 100).
 pub const MAX_ROLLOUTS: usize = 100_000;
+/// Largest render frame side, in pixels (GIF allows 65,535; nobody watches a 4k GIF).
+pub const MAX_RENDER_SIDE: u32 = 4096;
+
+/// Largest single tensor a GPU backend binds: wgpu caps a storage-buffer binding at
+/// `i32::MAX` bytes (wgpu-hal's `MAX_I32_BINDING_SIZE`) on every adapter without 64-bit shader
+/// indexing, whatever the card's memory; a larger tensor fails to allocate.
+pub const MAX_DEVICE_TENSOR_BYTES: u64 = i32::MAX as u64;
+
 /// Checks `1 <= rollouts <= MAX_ROLLOUTS`; the message says what was asked for and the bounds
 /// (the caller names the option or key it came from).
 pub fn check_rollout_count(rollouts: usize) -> Result<(), String> {
@@ -24,14 +32,6 @@ pub fn check_rollout_count(rollouts: usize) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// Largest render frame side, in pixels (GIF allows 65,535; nobody watches a 4k GIF).
-pub const MAX_RENDER_SIDE: u32 = 4096;
-
-/// Largest single tensor a GPU backend binds: wgpu caps a storage-buffer binding at
-/// `i32::MAX` bytes (wgpu-hal's `MAX_I32_BINDING_SIZE`) on every adapter without 64-bit shader
-/// indexing, whatever the card's memory; a larger tensor fails to allocate.
-pub const MAX_DEVICE_TENSOR_BYTES: u64 = i32::MAX as u64;
 
 /// Most agents whose per-agent tensors (genome rows of `genome_len` numbers, and every layer's
 /// five coefficient arrays over `synapses`) fit one device tensor each.
